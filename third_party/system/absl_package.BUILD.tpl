@@ -1,0 +1,35 @@
+# Upstream Abseil target names in this package, all served by //:absl.
+package(default_visibility = ["//visibility:public"])
+
+[alias(
+    name = n,
+    actual = "//:absl",
+) for n in [
+    "algorithm",
+    "bits",
+    "cleanup",
+    "container",
+    "core_headers",
+    "endian",
+    "fixed_array",
+    "flat_hash_map",
+    "flat_hash_set",
+    "btree",
+    "inlined_vector",
+    "optional",
+    "span",
+    "status",
+    "statusor",
+    "str_format",
+    "strings",
+    "time",
+    "variant",
+    "flag",
+    "parse",
+    "usage",
+    "hash",
+    "random",
+    "base",
+    "int128",
+    "numeric",
+]]
