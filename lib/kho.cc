@@ -1,0 +1,97 @@
+#include "lib/kho.h"
+
+#include <libfdt.h>
+
+#include <cstring>
+
+#include "abi/kexec_handover.h"
+#include "lib/fdt.h"
+
+namespace khoabi {
+
+const char* KhoSubnodeDataProperty(KhoVersion v) {
+  return v == KhoVersion::kV1 ? KHO_V1_PROP_SUB_FDT : KHO_V2_PROP_SUB_DATA;
+}
+
+absl::StatusOr<std::vector<uint8_t>> BuildKhoRootFdt(const KhoModel& m) {
+  if (!m.root_fdt_raw.empty()) return m.root_fdt_raw;
+  FdtWriter w;
+  w.BeginNode("");
+  w.PropertyString("compatible", KhoVersionName(m.version));
+  w.PropertyU64(KHO_PROP_PRESERVED_MEMORY_MAP, m.tracker.root_pa());
+  for (const KhoSubnode& sub : m.subnodes) {
+    w.BeginNode(sub.name.c_str());
+    w.PropertyU64(KhoSubnodeDataProperty(m.version), sub.data_pa);
+    w.EndNode();
+  }
+  w.EndNode();
+  return std::move(w).Finish();
+}
+
+bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ctx, KhoModel* out) {
+  Path::Scope kho = ctx.path.Enter("kho");
+  out->root_fdt_pa = root_pa;
+  out->subnodes.clear();
+  FdtPage page;
+  {
+    Path::Scope s = ctx.path.Enter("root_fdt");
+    if (!ctx.reader.Read(root_pa, page.bytes, kPageSize)) {
+      ctx.Report(Reason::kPaOutsideImage, root_pa, "the KHO root FDT page is not in the image");
+      return false;
+    }
+    out->root_fdt_raw.assign(page.bytes, page.bytes + kPageSize);
+    if (!ctx.Charge(kPageSize / 8)) return false;
+    if (!CheckFdt(page, root_pa, ctx.options, ctx.path, ctx.diag)) return false;
+    const int v = MatchCompatible(page, 0, {KHO_V1_FDT_COMPATIBLE, KHO_V2_FDT_COMPATIBLE}, root_pa,
+                                  ctx.path, ctx.diag);
+    if (v < 0) return false;
+    out->version = v == 0 ? KhoVersion::kV1 : KhoVersion::kV2;
+  }
+
+  // Sub-nodes: one per KHO user.
+  bool ok = true;
+  int child;
+  fdt_for_each_subnode(child, page.bytes, 0) {
+    const char* name = fdt_get_name(page.bytes, child, nullptr);
+    if (name == nullptr) continue;
+    const bool required = required_subnode != nullptr && std::strcmp(name, required_subnode) == 0;
+    uint64_t data = 0;
+    if (required) {
+      Path::Scope s = ctx.path.Enter(required_subnode);
+      if (!GetU64Property(page, child, KhoSubnodeDataProperty(out->version), true, root_pa,
+                          ctx.path, ctx.diag, &data)) {
+        ok = false;
+        if (ctx.stop()) return false;
+        continue;
+      }
+    } else {
+      int len = 0;
+      const void* v = fdt_getprop(page.bytes, child, KhoSubnodeDataProperty(out->version), &len);
+      if (v == nullptr || len != 8) continue;  // not ours to judge
+      std::memcpy(&data, v, 8);
+    }
+    out->subnodes.push_back({name, data});
+  }
+
+  uint64_t map_pa = 0;
+  {
+    Path::Scope s = ctx.path.Enter("root_fdt");
+    // kho-v1 reads a 0 map as empty; kho-v2 rejects it. A handoff always
+    // preserves at least its own FDT pages, so 0 is an error in both.
+    if (!GetU64Property(page, 0, KHO_PROP_PRESERVED_MEMORY_MAP, true, root_pa, ctx.path, ctx.diag,
+                        &map_pa)) {
+      return false;
+    }
+  }
+  ok = DecodeTracker(out->version, map_pa, ctx, &out->tracker) && ok;
+  if (ctx.stop()) return false;
+  ok = ctx.memory.Finalize(ctx.reader, ctx.path, ctx.diag) && ok;
+  if (ctx.stop()) return false;
+  {
+    Path::Scope s = ctx.path.Enter("root_fdt");
+    ok = ctx.memory.Claim(root_pa, 0, ctx.path, ctx.diag) && ok;
+  }
+  return ok;
+}
+
+}  // namespace khoabi

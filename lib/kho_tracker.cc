@@ -1,0 +1,514 @@
+#include "lib/kho_tracker.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "abi/kexec_handover.h"
+#include "absl/strings/str_format.h"
+
+namespace khoabi {
+namespace {
+
+constexpr unsigned kLeafBits = KHO_RADIX_LEAF_BITS;    // 15
+constexpr unsigned kTableBits = KHO_RADIX_TABLE_BITS;  // 9
+constexpr unsigned kRootLevel = KHO_RADIX_TABLE_LEVELS;
+
+// Key bits below the part a page of `level` is identified by.
+unsigned PrefixShift(unsigned level) { return kLeafBits + kTableBits * level; }
+
+bool PageAligned(uint64_t pa) { return (pa & (kPageSize - 1)) == 0; }
+
+uint64_t LoadU64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void StoreU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, sizeof v); }
+
+absl::Status CheckFolio(const Folio& f) {
+  if (f.order > KHO_RADIX_MAX_ORDER || !FolioFits(f.pa, f.order) ||
+      (f.pa & (FolioBytes(f.order) - 1)) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("folio of order %u at %#x is not aligned or does not fit", f.order, f.pa));
+  }
+  return absl::OkStatus();
+}
+
+// kho-v1: the bitmap entry a folio belongs to, as the kernel groups them:
+// 32768 folios of one order per bitmap.
+uint64_t V1PhysStart(const Folio& f) {
+  const unsigned shift = f.order + kPageShift + kLeafBits;
+  return shift >= 64 ? 0 : (f.pa >> shift) << shift;
+}
+
+// Span of a kho-v1 bitmap in bytes, in 128 bits (it can reach 2^79).
+unsigned __int128 V1Span(uint32_t order) {
+  return static_cast<unsigned __int128>(KHO_V1_PRESERVE_BITS) << (order + kPageShift);
+}
+
+// Checks a tracker page PA; reports tracker_pa_invalid.
+bool ValidTrackerPage(DecodeContext& ctx, uint64_t pa, const char* what) {
+  if (pa == 0 || !PageAligned(pa) || !ctx.reader.Contains(pa, kPageSize)) {
+    ctx.Report(Reason::kTrackerPaInvalid, pa, "%s page %s", what,
+               pa == 0            ? "is 0"
+               : !PageAligned(pa) ? "is not page aligned"
+                                  : "is not in the image");
+    return false;
+  }
+  return true;
+}
+
+bool AddFolio(DecodeContext& ctx, uint64_t pa, uint32_t order) {
+  if (ctx.memory.size() >= ctx.options.max_folios) {
+    ctx.Report(Reason::kLimitFolios, pa, "more than %llu preserved folios",
+               static_cast<unsigned long long>(ctx.options.max_folios));
+    return false;
+  }
+  ctx.memory.Add(pa, order);
+  return ctx.Charge(1);
+}
+
+// --- kho-v2 ---------------------------------------------------------------
+
+struct Node {
+  uint64_t pa;
+  uint64_t prefix;
+};
+
+bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
+  Path::Scope radix = ctx.path.Enter("radix");
+  {
+    Path::Scope s = ctx.path.Enter("root");
+    if (!ValidTrackerPage(ctx, root_pa, "radix root")) return false;
+  }
+  std::vector<uint64_t> visited = {root_pa};  // sorted
+  std::vector<Node> level_nodes = {{root_pa, 0}};
+  std::vector<Node> next;
+  out->radix_pages.push_back({kRootLevel, 0, root_pa});
+  bool ok = true;
+
+  for (unsigned level = kRootLevel; level >= 1; --level) {
+    Path::Scope lv = ctx.path.Enter("level", level);
+    next.clear();
+    for (const Node& node : level_nodes) {
+      Path::Scope ns = ctx.path.Enter("table", node.prefix);
+      absl::Span<const uint8_t> page = ctx.reader.Bytes(node.pa, kPageSize);
+      if (!ctx.Charge(KHO_RADIX_TABLE_ENTRIES)) return false;
+      for (unsigned i = 0; i < KHO_RADIX_TABLE_ENTRIES; ++i) {
+        const uint64_t child = LoadU64(page.data() + 8 * i);
+        if (child == 0) continue;
+        Path::Scope es = ctx.path.Enter("entry", i);
+        if (level == kRootLevel && i > KHO_RADIX_ROOT_MAX_INDEX) {
+          ok = !ctx.Report(Reason::kTrackerBadKey, child,
+                           "root index %u >= 4 would encode an order below 0", i) &&
+               ok;
+          if (ctx.stop()) return false;
+          continue;
+        }
+        if (!ValidTrackerPage(ctx, child, level == 1 ? "leaf" : "table")) {
+          ok = false;
+          if (ctx.stop()) return false;
+          continue;
+        }
+        next.push_back({child, (node.prefix << kTableBits) | i});
+      }
+    }
+    // Each page once: no node shared by two parents, none reached again.
+    std::sort(next.begin(), next.end(), [](const Node& a, const Node& b) { return a.pa < b.pa; });
+    size_t kept = 0;
+    for (size_t i = 0; i < next.size(); ++i) {
+      const bool dup_here = kept > 0 && next[kept - 1].pa == next[i].pa;
+      const bool dup_before = std::binary_search(visited.begin(), visited.end(), next[i].pa);
+      if (dup_here || dup_before) {
+        Path::Scope s = ctx.path.Enter(level == 1 ? "leaf" : "table", next[i].prefix);
+        ok = !ctx.Report(Reason::kTrackerPageReused, next[i].pa,
+                         "tracker page reached a second time") &&
+             ok;
+        if (ctx.stop()) return false;
+        continue;
+      }
+      next[kept++] = next[i];
+    }
+    next.resize(kept);
+    if (visited.size() + next.size() > ctx.options.max_tracker_pages) {
+      ctx.Report(Reason::kLimitTrackerPages, root_pa, "more than %llu tracker pages",
+                 static_cast<unsigned long long>(ctx.options.max_tracker_pages));
+      return false;
+    }
+    const size_t middle = visited.size();
+    for (const Node& n : next) {
+      visited.push_back(n.pa);
+      out->radix_pages.push_back({level - 1, n.prefix, n.pa});
+    }
+    std::inplace_merge(visited.begin(), visited.begin() + static_cast<long>(middle), visited.end());
+    level_nodes.swap(next);
+  }
+
+  // Leaves: every set bit is one folio.
+  for (const Node& leaf : level_nodes) {
+    Path::Scope ls = ctx.path.Enter("leaf", leaf.prefix);
+    absl::Span<const uint8_t> page = ctx.reader.Bytes(leaf.pa, kPageSize);
+    if (!ctx.Charge(KHO_RADIX_LEAF_ENTRIES / 64)) return false;
+    for (unsigned w = 0; w < KHO_RADIX_LEAF_ENTRIES / 64; ++w) {
+      uint64_t word = LoadU64(page.data() + 8 * w);
+      while (word != 0) {
+        const unsigned bit = static_cast<unsigned>(__builtin_ctzll(word));
+        word &= word - 1;
+        const uint64_t key = (leaf.prefix << kLeafBits) | (uint64_t{w} * 64 + bit);
+        const int order = kho_radix_key_order(key);
+        if (order < 0) {
+          Path::Scope bs = ctx.path.Enter("bit", w * 64 + bit);
+          ok = !ctx.Report(Reason::kTrackerBadKey, kNoPa, "key %#llx encodes no order",
+                           static_cast<unsigned long long>(key)) &&
+               ok;
+          if (ctx.stop()) return false;
+          continue;
+        }
+        const uint64_t pa = kho_radix_key_pa(key, order);
+        if (!FolioFits(pa, static_cast<uint32_t>(order))) {
+          Path::Scope bs = ctx.path.Enter("bit", w * 64 + bit);
+          ok = !ctx.Report(Reason::kTrackerRangeOverflow, pa, "order-%d folio ends beyond 2^64",
+                           order) &&
+               ok;
+          if (ctx.stop()) return false;
+          continue;
+        }
+        if (!AddFolio(ctx, pa, static_cast<uint32_t>(order))) return false;
+      }
+    }
+  }
+  std::sort(out->radix_pages.begin(), out->radix_pages.end(),
+            [](const RadixPage& a, const RadixPage& b) {
+              return a.level != b.level ? a.level > b.level : a.prefix < b.prefix;
+            });
+  return ok;
+}
+
+// --- kho-v1 ---------------------------------------------------------------
+
+// Next chunk of the chunk at `pa`, or 0 when `pa` cannot be read (the walk
+// reports why).
+uint64_t NextChunk(const ImageReader& reader, uint64_t pa) {
+  uint64_t next = 0;
+  if (pa == 0 || !PageAligned(pa) || !reader.Contains(pa, kPageSize)) return 0;
+  reader.ReadU64(pa, &next);
+  return next;
+}
+
+// Brent's cycle detection on the chunk list: the number of distinct chunks
+// before the list repeats, or ~0 if it ends. O(1) memory.
+uint64_t ChunksBeforeRepeat(const ImageReader& reader, uint64_t head, DecodeContext& ctx) {
+  if (head == 0) return ~0ull;
+  uint64_t power = 1, lam = 1;
+  uint64_t tortoise = head, hare = NextChunk(reader, head);
+  while (tortoise != hare) {
+    if (hare == 0 || !ctx.Charge(1)) return ~0ull;
+    if (power == lam) {
+      tortoise = hare;
+      power *= 2;
+      lam = 0;
+    }
+    hare = NextChunk(reader, hare);
+    ++lam;
+  }
+  // A cycle of length lam; find where it starts (mu).
+  tortoise = hare = head;
+  for (uint64_t i = 0; i < lam; ++i) hare = NextChunk(reader, hare);
+  uint64_t mu = 0;
+  while (tortoise != hare) {
+    if (!ctx.Charge(1)) return ~0ull;
+    tortoise = NextChunk(reader, tortoise);
+    hare = NextChunk(reader, hare);
+    ++mu;
+  }
+  return mu + lam;
+}
+
+bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
+  Path::Scope list = ctx.path.Enter("chunks");
+  if (root_pa == 0) return true;  // kho-v1 treats 0 as an empty map
+  const uint64_t distinct = ChunksBeforeRepeat(ctx.reader, root_pa, ctx);
+  if (ctx.work.exceeded()) return false;
+  std::vector<uint64_t> pages;
+  bool ok = true;
+  uint64_t pa = root_pa;
+  for (uint64_t index = 0; pa != 0; ++index) {
+    Path::Scope cs = ctx.path.Enter("chunk", index);
+    if (index == distinct) {
+      ctx.Report(Reason::kTrackerPageReused, pa, "the chunk list returns to this chunk");
+      ok = false;
+      break;
+    }
+    if (!ValidTrackerPage(ctx, pa, "chunk")) return false;
+    if (pages.size() >= ctx.options.max_tracker_pages) {
+      ctx.Report(Reason::kLimitTrackerPages, pa, "more than %llu tracker pages",
+                 static_cast<unsigned long long>(ctx.options.max_tracker_pages));
+      return false;
+    }
+    pages.push_back(pa);
+    if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
+    khoser_mem_chunk_hdr hdr;
+    ctx.reader.ReadObject(pa, &hdr);
+    TrackerChunk chunk;
+    chunk.pa = pa;
+    chunk.order = hdr.order;
+    if (hdr.order > KHO_RADIX_MAX_ORDER) {
+      Path::Scope s = ctx.path.Enter("order");
+      ok = !ctx.Report(Reason::kTrackerBadOrder, pa, "order %u > %u", hdr.order,
+                       KHO_RADIX_MAX_ORDER) &&
+           ok;
+    } else if (hdr.num_elms > KHOSER_BITMAP_SIZE) {
+      Path::Scope s = ctx.path.Enter("num_elms");
+      ok = !ctx.Report(Reason::kTrackerTooManyEntries, pa, "%u entries > %u", hdr.num_elms,
+                       static_cast<unsigned>(KHOSER_BITMAP_SIZE)) &&
+           ok;
+    } else {
+      const uint64_t folio_bytes = FolioBytes(hdr.order);
+      for (uint32_t j = 0; j < hdr.num_elms; ++j) {
+        Path::Scope es = ctx.path.Enter("entry", j);
+        khoser_mem_bitmap_ptr entry;
+        ctx.reader.ReadObject(pa + sizeof hdr + j * sizeof entry, &entry);
+        chunk.entries.push_back({entry.phys_start, entry.bitmap});
+        if ((entry.phys_start & (folio_bytes - 1)) != 0) {
+          ok = !ctx.Report(Reason::kTrackerUnalignedStart, entry.phys_start,
+                           "not aligned to the order-%u folio size", hdr.order) &&
+               ok;
+          if (ctx.stop()) return false;
+          continue;
+        }
+        {
+          Path::Scope bs = ctx.path.Enter("bitmap");
+          if (!ValidTrackerPage(ctx, entry.bitmap, "bitmap")) {
+            ok = false;
+            if (ctx.stop()) return false;
+            continue;
+          }
+        }
+        pages.push_back(entry.bitmap);
+        absl::Span<const uint8_t> bits = ctx.reader.Bytes(entry.bitmap, kPageSize);
+        if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
+        bool overflow_reported = false;
+        for (unsigned w = 0; w < KHOABI_PAGE_SIZE / 8; ++w) {
+          uint64_t word = LoadU64(bits.data() + 8 * w);
+          while (word != 0) {
+            const unsigned b = w * 64 + static_cast<unsigned>(__builtin_ctzll(word));
+            word &= word - 1;
+            const unsigned __int128 folio_pa =
+                static_cast<unsigned __int128>(entry.phys_start) +
+                (static_cast<unsigned __int128>(b) << (hdr.order + kPageShift));
+            if (folio_pa + folio_bytes > (static_cast<unsigned __int128>(1) << 64)) {
+              if (!overflow_reported) {
+                Path::Scope bit = ctx.path.Enter("bit", b);
+                ok = !ctx.Report(Reason::kTrackerRangeOverflow, entry.phys_start,
+                                 "bit %u: order-%u folio ends beyond 2^64", b, hdr.order) &&
+                     ok;
+                overflow_reported = true;
+                if (ctx.stop()) return false;
+              }
+              continue;
+            }
+            if (!AddFolio(ctx, static_cast<uint64_t>(folio_pa), hdr.order)) return false;
+          }
+        }
+      }
+    }
+    out->chunks.push_back(std::move(chunk));
+    if (ctx.stop()) return false;
+    pa = hdr.next;
+  }
+  // Chunk and bitmap pages: each used once.
+  std::sort(pages.begin(), pages.end());
+  for (size_t i = 1; i < pages.size(); ++i) {
+    if (pages[i] == pages[i - 1]) {
+      ok = !ctx.Report(Reason::kTrackerPageReused, pages[i],
+                       "page used twice as a chunk or bitmap") &&
+           ok;
+      if (ctx.stop()) return false;
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+absl::string_view KhoVersionName(KhoVersion v) {
+  return v == KhoVersion::kV1 ? KHO_V1_FDT_COMPATIBLE : KHO_V2_FDT_COMPATIBLE;
+}
+
+uint64_t TrackerModel::root_pa() const {
+  if (format == KhoVersion::kV2) {
+    for (const RadixPage& p : radix_pages) {
+      if (p.level == kRootLevel) return p.pa;
+    }
+    return 0;
+  }
+  return chunks.empty() ? 0 : chunks.front().pa;
+}
+
+uint64_t TrackerModel::page_count() const {
+  if (format == KhoVersion::kV2) return radix_pages.size();
+  uint64_t n = 0;
+  for (const TrackerChunk& c : chunks) n += 1 + c.entries.size();
+  return n;
+}
+
+absl::StatusOr<TrackerModel> PlanTracker(KhoVersion format, std::vector<Folio> folios,
+                                         PageAllocator& allocator) {
+  TrackerModel m;
+  m.format = format;
+  std::sort(folios.begin(), folios.end());
+  for (const Folio& f : folios) {
+    if (absl::Status s = CheckFolio(f); !s.ok()) return s;
+  }
+  m.folios = std::move(folios);
+
+  if (format == KhoVersion::kV2) {
+    std::set<std::pair<uint32_t, uint64_t>, std::greater<>> nodes;  // (level, prefix)
+    nodes.insert({kRootLevel, 0});
+    for (const Folio& f : m.folios) {
+      const uint64_t key = kho_radix_key(f.pa, f.order);
+      for (unsigned level = 0; level < kRootLevel; ++level) {
+        nodes.insert({level, key >> PrefixShift(level)});
+      }
+    }
+    // Level descending, then prefix ascending.
+    std::vector<std::pair<uint32_t, uint64_t>> ordered(nodes.begin(), nodes.end());
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    for (const auto& [level, prefix] : ordered) {
+      absl::StatusOr<uint64_t> pa = allocator.Alloc(0);
+      if (!pa.ok()) return pa.status();
+      m.radix_pages.push_back({level, prefix, *pa});
+    }
+    return m;
+  }
+
+  // kho-v1: orders ascending; per order, bitmaps by phys_start; 255 per chunk.
+  std::map<uint32_t, std::set<uint64_t>> starts;
+  for (const Folio& f : m.folios) starts[f.order].insert(V1PhysStart(f));
+  for (const auto& [order, phys_starts] : starts) {
+    std::vector<uint64_t> list(phys_starts.begin(), phys_starts.end());
+    for (size_t i = 0; i < list.size(); i += KHOSER_BITMAP_SIZE) {
+      TrackerChunk chunk;
+      chunk.order = order;
+      absl::StatusOr<uint64_t> pa = allocator.Alloc(0);
+      if (!pa.ok()) return pa.status();
+      chunk.pa = *pa;
+      for (size_t j = i; j < std::min(list.size(), i + KHOSER_BITMAP_SIZE); ++j) {
+        absl::StatusOr<uint64_t> bitmap = allocator.Alloc(0);
+        if (!bitmap.ok()) return bitmap.status();
+        chunk.entries.push_back({list[j], *bitmap});
+      }
+      m.chunks.push_back(std::move(chunk));
+    }
+  }
+  return m;
+}
+
+absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
+  for (const Folio& f : m.folios) {
+    if (absl::Status s = CheckFolio(f); !s.ok()) return s;
+  }
+  if (m.format == KhoVersion::kV2) {
+    std::map<std::pair<uint32_t, uint64_t>, std::vector<uint8_t>> pages;
+    std::map<std::pair<uint32_t, uint64_t>, uint64_t> where;
+    for (const RadixPage& p : m.radix_pages) {
+      pages[{p.level, p.prefix}].assign(kPageSize, 0);
+      where[{p.level, p.prefix}] = p.pa;
+    }
+    // Table entries: one per child page that exists.
+    for (const RadixPage& p : m.radix_pages) {
+      if (p.level == kRootLevel) continue;
+      auto parent = pages.find({p.level + 1, p.prefix >> kTableBits});
+      if (parent == pages.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("radix page (level %u, prefix %#x) has no parent", p.level, p.prefix));
+      }
+      StoreU64(parent->second.data() + 8 * (p.prefix & (KHO_RADIX_TABLE_ENTRIES - 1)), p.pa);
+    }
+    // Leaf bits: one per folio.
+    for (const Folio& f : m.folios) {
+      const uint64_t key = kho_radix_key(f.pa, f.order);
+      auto leaf = pages.find({0, key >> kLeafBits});
+      if (leaf == pages.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("no radix leaf for the order-%u folio at %#x", f.order, f.pa));
+      }
+      const unsigned bit = kho_radix_leaf_index(key);
+      leaf->second[bit / 8] = static_cast<uint8_t>(leaf->second[bit / 8] | (1u << (bit % 8)));
+    }
+    for (auto& [id, bytes] : pages) {
+      if (absl::Status s = builder.Put(where[id], std::move(bytes)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  std::vector<bool> covered(m.folios.size(), false);
+  for (size_t i = 0; i < m.chunks.size(); ++i) {
+    const TrackerChunk& c = m.chunks[i];
+    if (c.entries.size() > KHOSER_BITMAP_SIZE || c.order > KHO_RADIX_MAX_ORDER) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "chunk at %#x: %u entries of order %u do not fit", c.pa, c.entries.size(), c.order));
+    }
+    std::vector<uint8_t> page(kPageSize, 0);
+    khoser_mem_chunk_hdr hdr{};
+    hdr.next = i + 1 < m.chunks.size() ? m.chunks[i + 1].pa : 0;
+    hdr.order = c.order;
+    hdr.num_elms = static_cast<uint32_t>(c.entries.size());
+    std::memcpy(page.data(), &hdr, sizeof hdr);
+    for (size_t j = 0; j < c.entries.size(); ++j) {
+      khoser_mem_bitmap_ptr e{c.entries[j].phys_start, c.entries[j].bitmap_pa};
+      std::memcpy(page.data() + sizeof hdr + j * sizeof e, &e, sizeof e);
+      std::vector<uint8_t> bitmap(kPageSize, 0);
+      const unsigned __int128 begin = c.entries[j].phys_start;
+      const unsigned __int128 end = begin + V1Span(c.order);
+      auto it =
+          std::lower_bound(m.folios.begin(), m.folios.end(), Folio{c.entries[j].phys_start, 0});
+      for (; it != m.folios.end() && it->pa < end; ++it) {
+        const size_t index = static_cast<size_t>(it - m.folios.begin());
+        if (it->order != c.order || covered[index] || it->pa < begin ||
+            ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
+          continue;
+        }
+        const uint64_t bit = (it->pa - c.entries[j].phys_start) >> (c.order + kPageShift);
+        bitmap[bit / 8] = static_cast<uint8_t>(bitmap[bit / 8] | (1u << (bit % 8)));
+        covered[index] = true;
+      }
+      if (absl::Status s = builder.Put(c.entries[j].bitmap_pa, std::move(bitmap)); !s.ok()) {
+        return s;
+      }
+    }
+    if (absl::Status s = builder.Put(c.pa, std::move(page)); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < m.folios.size(); ++i) {
+    if (!covered[i]) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "no kho-v1 bitmap covers the order-%u folio at %#x", m.folios[i].order, m.folios[i].pa));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool DecodeTracker(KhoVersion format, uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
+  Path::Scope s = ctx.path.Enter("tracker");
+  out->format = format;
+  out->folios.clear();
+  out->radix_pages.clear();
+  out->chunks.clear();
+  const size_t first = ctx.memory.size();
+  bool ok =
+      format == KhoVersion::kV2 ? DecodeRadix(root_pa, ctx, out) : DecodeChunks(root_pa, ctx, out);
+  for (size_t i = first; i < ctx.memory.size(); ++i) {
+    // Not finalized yet: entries are in walk order.
+    out->folios.push_back({ctx.memory.entries()[i].pa, ctx.memory.entries()[i].order});
+  }
+  std::sort(out->folios.begin(), out->folios.end());
+  return ok;
+}
+
+}  // namespace khoabi
