@@ -1,9 +1,13 @@
 #include "lib/decoder.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "abi/iommu.h"
 #include "abi/luo.h"
 #include "absl/strings/match.h"
 #include "lib/decode_context.h"
+#include "lib/iommu.h"
 #include "lib/kho.h"
 #include "lib/luo.h"
 
@@ -15,6 +19,7 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   r.memory.Clear();
   r.handoff.blobs.clear();
   r.handoff.luo = LuoModel{};
+  r.handoff.iommu.reset();
   Path path;
   WorkMeter work;
   const uint64_t image_bytes = image.total_bytes();
@@ -54,27 +59,51 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   if (!DecodeLuo(luo_node->data_pa, ctx, &r.handoff.luo) && ctx.stop()) return finish();
 
   // The IOMMU FLB entry.
+  const FlbEntry* iommu_entry = nullptr;
+  std::optional<IommuAbi> abi;
   {
     Path::Scope s = path.Enter("luo");
     Path::Scope f = path.Enter("flb_header");
     int known = 0;
+    bool unknown = false;
     for (size_t i = 0; i < r.handoff.luo.flbs.size(); ++i) {
-      const absl::string_view name = r.handoff.luo.flbs[i].name();
-      if (name == IOMMU_A_FLB_COMPATIBLE || name == IOMMU_B_FLB_COMPATIBLE) {
+      const FlbEntry& e = r.handoff.luo.flbs[i];
+      if (std::optional<IommuAbi> a = IommuAbiFromName(e.name()); a.has_value()) {
         ++known;
-      } else if (absl::StartsWith(name, "iommu")) {
-        Path::Scope e = path.Enter("entry", i);
+        iommu_entry = &e;
+        abi = a;
+      } else if (absl::StartsWith(e.name(), "iommu")) {
+        Path::Scope en = path.Enter("entry", i);
         ctx.Report(Reason::kIommuUnknownCompatible, r.handoff.luo.flb_header_pa, "\"%s\"",
-                   std::string(name).c_str());
+                   std::string(e.name()).c_str());
+        unknown = true;
       }
     }
     if (known > 1) {
       ctx.Report(Reason::kFlbAmbiguousIommu, r.handoff.luo.flb_header_pa, "%d IOMMU entries",
                  known);
-    } else if (known == 0 && options_.require_iommu &&
-               !r.diag.Has(Reason::kIommuUnknownCompatible) && r.diag.ok()) {
+      iommu_entry = nullptr;
+    } else if (known == 0 && options_.require_iommu && !unknown && r.diag.ok()) {
       ctx.Report(Reason::kFlbNoIommuEntry, r.handoff.luo.flb_header_pa,
                  "no entry named \"%s\" or \"%s\"", IOMMU_A_FLB_COMPATIBLE, IOMMU_B_FLB_COMPATIBLE);
+    }
+  }
+  if (ctx.stop()) return finish();
+
+  if (iommu_entry != nullptr) {
+    const bool accepted = *abi == IommuAbi::kA ? options_.accept_iommu_a : options_.accept_iommu_b;
+    if (!accepted) {
+      Path::Scope s = path.Enter("iommu");
+      ctx.Report(Reason::kIommuAbiNotAccepted, iommu_entry->data,
+                 "ABI %s (\"%s\") is valid but not accepted by this decoder",
+                 std::string(IommuAbiName(*abi)).c_str(), std::string(iommu_entry->name()).c_str());
+    } else {
+      // Copy: iommu_entry points into r.handoff.luo, which stays put.
+      const FlbEntry entry = *iommu_entry;
+      r.handoff.iommu.emplace();
+      DecodeIommu(*abi, entry, ctx, &*r.handoff.iommu, &r.handoff.blobs);
+      std::sort(r.handoff.blobs.begin(), r.handoff.blobs.end(),
+                [](const BlobFolio& a, const BlobFolio& b) { return a.pa < b.pa; });
     }
   }
   if (ctx.stop()) return finish();

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "lib/iommu.h"
 
 namespace khoabi {
 
@@ -31,6 +32,9 @@ absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
     std::vector<uint8_t> bytes = b.bytes;
     bytes.resize(FolioBytes(b.order), 0);
     if (absl::Status s = put(b.pa, std::move(bytes), "blob"); !s.ok()) return s;
+  }
+  if (m.iommu.has_value()) {
+    if (absl::Status s = EncodeIommu(*m.iommu, builder); !s.ok()) return s;
   }
   if (absl::Status s = EncodeTracker(m.kho.tracker, builder); !s.ok()) return s;
   // Every other preserved folio is memory too: zero-filled.

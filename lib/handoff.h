@@ -17,13 +17,15 @@
 
 #include "absl/status/statusor.h"
 #include "lib/image.h"
+#include "lib/iommu_model.h"
 #include "lib/kho.h"
 #include "lib/luo.h"
 
 namespace khoabi {
 
 // A preserved folio with opaque contents (an FLB's data, a page table that is
-// out of scope, ...). `bytes` shorter than the folio is zero-padded.
+// out of scope, ...): `bytes` is the whole folio (the encoder zero-pads a
+// shorter one).
 struct BlobFolio {
   uint64_t pa = 0;
   uint32_t order = 0;
@@ -38,14 +40,16 @@ struct HandoffModel {
   KhoModel kho;
   LuoModel luo;
   std::vector<BlobFolio> blobs;  // sorted by PA
+  std::optional<IommuModel> iommu;
 
   friend bool operator==(const HandoffModel& a, const HandoffModel& b) {
-    return a.kho == b.kho && a.luo == b.luo && a.blobs == b.blobs;
+    return a.kho == b.kho && a.luo == b.luo && a.blobs == b.blobs && a.iommu == b.iommu;
   }
 };
 
 // EncodeHandoff writes every page of `m`: the root FDT, the tracker, the LUO
-// FDT, the FLB header, blobs, and zeros for every other preserved folio.
+// FDT, the FLB header, the IOMMU records and PASID structures, blobs, and
+// zeros for every other preserved folio.
 // kInvalidArgument if the model cannot be written (two pages at one PA, a
 // folio the tracker cannot hold, more FLB entries than a page holds).
 absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m);

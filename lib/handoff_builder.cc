@@ -40,9 +40,28 @@ uint64_t HandoffBuilder::PreserveBlob(unsigned order, std::vector<uint8_t> bytes
   }
   const uint64_t pa = Alloc(order);
   if (!status_.ok()) return 0;
-  Preserve(pa, order);
-  model_.blobs.push_back({pa, order, std::move(bytes)});
+  PreserveBlobAt(pa, order, std::move(bytes));
   return pa;
+}
+
+void HandoffBuilder::PreserveBlobAt(uint64_t pa, unsigned order, std::vector<uint8_t> bytes) {
+  if (bytes.size() > FolioBytes(order)) {
+    Fail(absl::InvalidArgumentError(
+        absl::StrFormat("%u bytes do not fit an order-%u folio", bytes.size(), order)));
+    return;
+  }
+  Preserve(pa, order);
+  bytes.resize(FolioBytes(order), 0);  // blobs hold whole folios, as decoded
+  model_.blobs.push_back({pa, order, std::move(bytes)});
+}
+
+void HandoffBuilder::Unpreserve(uint64_t pa) {
+  preserved_.erase(std::remove_if(preserved_.begin(), preserved_.end(),
+                                  [pa](const Folio& f) { return f.pa == pa; }),
+                   preserved_.end());
+  model_.blobs.erase(std::remove_if(model_.blobs.begin(), model_.blobs.end(),
+                                    [pa](const BlobFolio& b) { return b.pa == pa; }),
+                     model_.blobs.end());
 }
 
 void HandoffBuilder::Preserve(uint64_t pa, unsigned order) { preserved_.push_back({pa, order}); }

@@ -46,9 +46,13 @@ class HandoffBuilder {
   // record restores (a domain's top page table, a root table): `bytes`,
   // zero-padded. The decoder hands such folios back as blobs.
   uint64_t PreserveBlob(unsigned order, std::vector<uint8_t> bytes = {});
+  // PreserveBlobAt preserves an allocated folio as a blob (see PreserveBlob).
+  void PreserveBlobAt(uint64_t pa, unsigned order, std::vector<uint8_t> bytes);
   // Preserve marks an allocated folio as preserved; its bytes are written by
   // another layer's encoder (IOMMU arrays, PASID tables) or are zero.
   void Preserve(uint64_t pa, unsigned order);
+  // Unpreserve undoes Preserve (or a blob's preservation) of the folio at pa.
+  void Unpreserve(uint64_t pa);
 
   // AddFlb registers an FLB entry (name at most 47 characters).
   void AddFlb(absl::string_view name, uint64_t data, uint64_t count = 1);

@@ -8,6 +8,7 @@
 
 #include "abi/kexec_handover.h"
 #include "absl/strings/str_format.h"
+#include "lib/list_walk.h"
 
 namespace khoabi {
 namespace {
@@ -199,39 +200,12 @@ uint64_t NextChunk(const ImageReader& reader, uint64_t pa) {
   return next;
 }
 
-// Brent's cycle detection on the chunk list: the number of distinct chunks
-// before the list repeats, or ~0 if it ends. O(1) memory.
-uint64_t ChunksBeforeRepeat(const ImageReader& reader, uint64_t head, DecodeContext& ctx) {
-  if (head == 0) return ~0ull;
-  uint64_t power = 1, lam = 1;
-  uint64_t tortoise = head, hare = NextChunk(reader, head);
-  while (tortoise != hare) {
-    if (hare == 0 || !ctx.Charge(1)) return ~0ull;
-    if (power == lam) {
-      tortoise = hare;
-      power *= 2;
-      lam = 0;
-    }
-    hare = NextChunk(reader, hare);
-    ++lam;
-  }
-  // A cycle of length lam; find where it starts (mu).
-  tortoise = hare = head;
-  for (uint64_t i = 0; i < lam; ++i) hare = NextChunk(reader, hare);
-  uint64_t mu = 0;
-  while (tortoise != hare) {
-    if (!ctx.Charge(1)) return ~0ull;
-    tortoise = NextChunk(reader, tortoise);
-    hare = NextChunk(reader, hare);
-    ++mu;
-  }
-  return mu + lam;
-}
-
 bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
   Path::Scope list = ctx.path.Enter("chunks");
   if (root_pa == 0) return true;  // kho-v1 treats 0 as an empty map
-  const uint64_t distinct = ChunksBeforeRepeat(ctx.reader, root_pa, ctx);
+  const uint64_t distinct = NodesBeforeRepeat(
+      root_pa, [&ctx](uint64_t pa) { return NextChunk(ctx.reader, pa); },
+      [&ctx](uint64_t units) { return ctx.Charge(units); });
   if (ctx.work.exceeded()) return false;
   std::vector<uint64_t> pages;
   bool ok = true;

@@ -32,6 +32,39 @@ std::string ModelToText(const HandoffModel& m) {
   for (const BlobFolio& b : m.blobs) {
     absl::StrAppendFormat(&out, "\nblob %#x order %u, %u bytes", b.pa, b.order, b.bytes.size());
   }
+  if (m.iommu.has_value()) {
+    const IommuModel& io = *m.iommu;
+    absl::StrAppendFormat(&out, "\niommu ABI %s flb_ser %#x version %u", IommuAbiName(io.abi),
+                          io.flb_ser_pa, io.version);
+    auto pages = [&out](const char* name, const std::vector<IommuArrayPage>& ps) {
+      absl::StrAppendFormat(&out, "\n  %s:", name);
+      for (const IommuArrayPage& p : ps)
+        absl::StrAppendFormat(&out, " %#x(%u)", p.pa, p.nr_objects);
+    };
+    pages("unit pages", io.unit_pages);
+    pages("domain pages", io.domain_pages);
+    pages("device pages", io.device_pages);
+    for (size_t i = 0; i < io.units.size(); ++i) {
+      const IommuUnit& u = io.units[i];
+      absl::StrAppendFormat(&out, "\n  units[%u] ref %u flags %#x token %#x type %u", i,
+                            u.hdr.ref_count, u.hdr.flags, u.token, u.type);
+    }
+    for (size_t i = 0; i < io.domains.size(); ++i) {
+      const IommuDomain& d = io.domains[i];
+      absl::StrAppendFormat(&out, "\n  domains[%u] ref %u flags %#x top %#x level %u vasz %u", i,
+                            d.hdr.ref_count, d.hdr.flags, d.top_table_phys, d.top_level, d.vasz);
+    }
+    for (size_t i = 0; i < io.devices.size(); ++i) {
+      const IommuDevice& d = io.devices[i];
+      absl::StrAppendFormat(&out,
+                            "\n  devices[%u] ref %u flags %#x %04x:%04x did %u domain %d unit %d "
+                            "pasid_table %#x max %u tables %u stale %u",
+                            i, d.hdr.ref_count, d.hdr.flags, d.pci_domain_nr, d.devid,
+                            d.attachment_id, d.domain, d.unit, d.pasid_table(io.abi),
+                            d.max_pasid(io.abi), d.pasid.tables.size(),
+                            d.pasid.stale_dir_entries.size());
+    }
+  }
   absl::StrAppend(&out, "\n");
   return out;
 }

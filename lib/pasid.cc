@@ -1,0 +1,243 @@
+#include "lib/pasid.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+
+namespace khoabi {
+namespace {
+
+constexpr uint32_t kEntryBytes = sizeof(pasid_entry);
+
+uint64_t Load(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+struct EntryReason {
+  unsigned bit;
+  Reason reason;
+  const char* what;
+};
+
+constexpr EntryReason kEntryReasons[] = {
+    {VTD_PE_BAD_RESERVED, Reason::kPasidEntryReserved, "reserved bits set"},
+    {VTD_PE_BAD_HIGH_QWORDS, Reason::kPasidEntryHighQwords, "qwords 3-7 not zero"},
+    {VTD_PE_BAD_PGTT, Reason::kPasidEntryPgtt, "invalid PGTT"},
+    {VTD_PE_BAD_AW, Reason::kPasidEntryAw, "invalid AW"},
+    {VTD_PE_BAD_FLPM, Reason::kPasidEntryFlpm, "invalid FLPM"},
+    {VTD_PE_BAD_NO_SLPTPTR, Reason::kPasidEntryNoSlptptr, "no SLPTPTR"},
+    {VTD_PE_BAD_NO_FLPTPTR, Reason::kPasidEntryNoFlptptr, "no FLPTPTR"},
+    {VTD_PE_BAD_STALE, Reason::kPasidEntryStale, "not present, bits set"},
+};
+
+// Reports each problem bit of one entry. Cold: only reached for bad entries.
+bool ReportEntry(unsigned bad, const pasid_entry& e, uint64_t pa, DecodeContext& ctx) {
+  bool ok = true;
+  for (const EntryReason& r : kEntryReasons) {
+    if ((bad & r.bit) == 0) continue;
+    ok = !ctx.Report(r.reason, pa, "%s (qwords %#llx %#llx %#llx, PGTT %u)", r.what,
+                     static_cast<unsigned long long>(e.val[0]),
+                     static_cast<unsigned long long>(e.val[1]),
+                     static_cast<unsigned long long>(e.val[2]), vtd_pe_pgtt(&e)) &&
+         ok;
+  }
+  return ok;
+}
+
+// PASID 0 against its domain: warnings until the kernel's behaviour is the
+// contract (spec/vtd-pasid.md, "candidate checks"). Verified against
+// drivers/iommu/intel/pasid.c (pasid_pte_config_second_level and
+// _first_level): DID = domain_id_iommu(), SLPTPTR (FLPTPTR for first level) =
+// the top table, AW = generic-pt top_level - 1 for second level.
+void CheckPasid0(const pasid_entry& e, uint64_t pa, const PasidAttachment& att,
+                 DecodeContext& ctx) {
+  const unsigned pgtt = vtd_pe_pgtt(&e);
+  if (att.domain == nullptr || pgtt == VTD_PGTT_PT || pgtt == VTD_PGTT_NESTED) return;
+  if (vtd_pe_did(&e) != att.attachment_id) {
+    ctx.Report(Reason::kPasid0DidMismatch, pa, "DID %u, attachment_id %llu", vtd_pe_did(&e),
+               static_cast<unsigned long long>(att.attachment_id));
+  }
+  if (att.domain->top_table_phys == 0) return;
+  const uint64_t ptr = pgtt == VTD_PGTT_SL_ONLY ? vtd_pe_slptptr(&e) : vtd_pe_flptptr(&e);
+  if (ptr != att.domain->top_table_phys) {
+    ctx.Report(Reason::kPasid0PointerMismatch, pa, "%s %#llx, domain top table %#llx",
+               pgtt == VTD_PGTT_SL_ONLY ? "SLPTPTR" : "FLPTPTR",
+               static_cast<unsigned long long>(ptr),
+               static_cast<unsigned long long>(att.domain->top_table_phys));
+  }
+  if (pgtt == VTD_PGTT_SL_ONLY && vtd_pe_aw(&e) + 1 != att.domain->top_level) {
+    ctx.Report(Reason::kPasid0AwMismatch, pa, "AW %u, domain top_level %llu", vtd_pe_aw(&e),
+               static_cast<unsigned long long>(att.domain->top_level));
+  }
+}
+
+// Validates one present table. Returns false if an error was reported.
+bool CheckTable(const uint8_t* page, uint64_t table_pa, uint32_t dir_index, PasidPolicy policy,
+                const PasidAttachment& att, bool* pasid0_present, DecodeContext& ctx) {
+  bool ok = true;
+  for (uint32_t i = 0; i < VTD_PASID_TBL_ENTRIES; ++i) {
+    const uint8_t* p = page + i * kEntryBytes;
+    const uint64_t q0 = Load(p);
+    if (!(q0 & VTD_PE0_PRESENT)) {
+      // Non-present: only leftovers matter (a warning), so look at the rest
+      // only when the whole entry is not zero.
+      uint64_t any = q0;
+      for (uint32_t q = 1; q < 8; ++q) any |= Load(p + 8 * q);
+      if (any == 0) continue;
+    }
+    pasid_entry e;
+    std::memcpy(&e, p, sizeof e);
+    const unsigned bad = vtd_pasid_entry_problems(&e);
+    const bool present = (q0 & VTD_PE0_PRESENT) != 0;
+    const bool is_pasid0 = dir_index == 0 && i == 0;
+    if (bad == 0 && !is_pasid0 && !(present && policy == PasidPolicy::kNoPasidOnly)) {
+      continue;  // the common case: a well-formed entry the policy allows
+    }
+    Path::Scope s = ctx.path.Enter("table", i);
+    const uint64_t pa = table_pa + i * kEntryBytes;
+    if (bad != 0) ok = ReportEntry(bad, e, pa, ctx) && ok;
+    if (present && policy == PasidPolicy::kNoPasidOnly && !is_pasid0) {
+      ok = !ctx.Report(Reason::kPasidPolicyPasidInUse, pa,
+                       "PASID %u is present; only IOMMU_NO_PASID may be handed over",
+                       (dir_index << VTD_PASID_PDE_SHIFT) | i) &&
+           ok;
+    }
+    if (present && is_pasid0) {
+      *pasid0_present = true;
+      if (bad == 0) CheckPasid0(e, pa, att, ctx);
+    }
+    if (ctx.stop()) return false;
+  }
+  return ok;
+}
+
+}  // namespace
+
+absl::Status EncodePasid(const PasidState& state, uint64_t dir_pa, uint64_t max_pasid,
+                         ImageBuilder& builder) {
+  const int order = vtd_pasid_stored_max_order(max_pasid);
+  if (order < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("max_pasid %u sizes no PASID directory", max_pasid));
+  }
+  std::vector<uint8_t> dir(FolioBytes(static_cast<unsigned>(order)), 0);
+  const uint64_t entries = vtd_pasid_dir_entries(max_pasid);
+  for (const auto& [index, value] : state.stale_dir_entries) {
+    if (index >= entries) return absl::InvalidArgumentError("stale entry beyond the directory");
+    std::memcpy(dir.data() + index * 8, &value, 8);
+  }
+  for (const PasidTable& t : state.tables) {
+    if (t.dir_index >= entries) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("PASID table at directory index %u beyond the directory", t.dir_index));
+    }
+    std::memcpy(dir.data() + t.dir_index * 8, &t.pde, 8);
+    std::vector<uint8_t> page(kPageSize);
+    t.entries.Write(page.data());
+    if (absl::Status s = builder.Put(t.pa(), std::move(page)); !s.ok()) return s;
+  }
+  return builder.Put(dir_pa, std::move(dir));
+}
+
+bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
+                 const PasidAttachment& att, DecodeContext& ctx, uint64_t* tables_seen,
+                 PasidState* out) {
+  out->stale_dir_entries.clear();
+  out->tables.clear();
+  if (pasid_table == 0 && max_pasid == 0) return true;  // no PASID state handed over
+  if (pasid_table == 0 || max_pasid == 0) {
+    ctx.Report(Reason::kPasidPresenceMismatch, pasid_table, "pasid_table %#llx, max_pasid %llu",
+               static_cast<unsigned long long>(pasid_table),
+               static_cast<unsigned long long>(max_pasid));
+    return false;
+  }
+  {
+    Path::Scope s = ctx.path.Enter("pasid_table");
+    if ((pasid_table & (kPageSize - 1)) != 0) {
+      ctx.Report(Reason::kPasidDirMisaligned, pasid_table, "not page aligned");
+      return false;
+    }
+  }
+  const int order = vtd_pasid_stored_max_order(max_pasid);
+  if (order < 0) {
+    Path::Scope s = ctx.path.Enter("max_pasid");
+    ctx.Report(Reason::kPasidBadMax, pasid_table, "max_pasid %#llx",
+               static_cast<unsigned long long>(max_pasid));
+    return false;
+  }
+  {
+    Path::Scope s = ctx.path.Enter("pasid_table");
+    if (!ctx.memory.Claim(pasid_table, static_cast<uint32_t>(order), ctx.path, ctx.diag,
+                          Reason::kPasidDirOrder)) {
+      return false;
+    }
+  }
+  const uint64_t entries = vtd_pasid_dir_entries(max_pasid);
+  const uint8_t* dir = ctx.reader.Bytes(pasid_table, entries * 8).data();
+  if (!ctx.Charge(entries)) return false;
+
+  bool ok = true;
+  bool dir0_present = false, pasid0_present = false;
+  Path::Scope dir_scope = ctx.path.Enter("pasid_dir");
+  for (uint32_t d = 0; d < entries; ++d) {
+    const uint64_t pde = Load(dir + 8 * d);
+    if (pde == 0) continue;
+    const unsigned bad = vtd_pde_problems(pde);
+    const bool present = (pde & VTD_PDE_PRESENT) != 0;
+    if (bad != 0) {
+      Path::Scope s = ctx.path.Enter("entry", d);
+      if (bad & VTD_PDE_BAD_RESERVED) {
+        ok = !ctx.Report(Reason::kPasidDirEntryReserved, pasid_table + 8 * d,
+                         "directory entry %#llx", static_cast<unsigned long long>(pde)) &&
+             ok;
+      }
+      if (bad & VTD_PDE_BAD_STALE) {
+        ctx.Report(Reason::kPasidDirEntryStale, pasid_table + 8 * d, "directory entry %#llx",
+                   static_cast<unsigned long long>(pde));
+      }
+      if (ctx.stop()) return false;
+    }
+    if (!present) {
+      out->stale_dir_entries.emplace_back(d, pde);
+      continue;
+    }
+    Path::Scope s = ctx.path.Enter("entry", d);
+    if (d == 0) {
+      dir0_present = true;
+    } else if (policy == PasidPolicy::kNoPasidOnly) {
+      ok = !ctx.Report(Reason::kPasidPolicyDirEntry, pasid_table + 8 * d,
+                       "PASIDs %u-%u have a table; only IOMMU_NO_PASID may be handed over",
+                       d << VTD_PASID_PDE_SHIFT, ((d + 1) << VTD_PASID_PDE_SHIFT) - 1) &&
+           ok;
+      if (ctx.stop()) return false;
+    }
+    if (bad & VTD_PDE_BAD_RESERVED) continue;  // do not follow a malformed entry
+    if (++*tables_seen > ctx.options.max_pasid_tables) {
+      ctx.Report(Reason::kLimitPasidTables, pasid_table + 8 * d, "more than %llu PASID tables",
+                 static_cast<unsigned long long>(ctx.options.max_pasid_tables));
+      return false;
+    }
+    const uint64_t table_pa = vtd_pde_table_phys(pde);
+    if (!ctx.memory.Claim(table_pa, 0, ctx.path, ctx.diag)) {
+      ok = false;
+      if (ctx.stop()) return false;
+      continue;
+    }
+    if (!ctx.Charge(kPageSize / 8)) return false;
+    const uint8_t* page = ctx.reader.Bytes(table_pa, kPageSize).data();
+    ok = CheckTable(page, table_pa, d, policy, att, &pasid0_present, ctx) && ok;
+    out->tables.push_back({d, pde, PasidTableContent::View(page)});
+    if (ctx.stop()) return false;
+  }
+  if (policy == PasidPolicy::kNoPasidOnly && (!dir0_present || !pasid0_present)) {
+    ok = !ctx.Report(Reason::kPasidPolicyNoPasid0, pasid_table, "%s is not present",
+                     dir0_present ? "PASID 0" : "dir[0]") &&
+         ok;
+  }
+  return ok;
+}
+
+}  // namespace khoabi
