@@ -26,17 +26,24 @@ bool InFile(uint64_t offset, uint64_t len, uint64_t size) {
 }  // namespace
 
 std::string WriteElfImage(const Image& image) {
-  const auto& segs = image.segments();
-  const uint64_t phnum = segs.size() + 1;
+  std::vector<ElfSegment> segs;
+  for (const Image::Segment& s : image.segments()) segs.push_back({s.pa, s.bytes});
+  return WriteElfSegments(segs, {image.root_pa});
+}
+
+std::string WriteElfSegments(const std::vector<ElfSegment>& segs,
+                             const std::vector<uint64_t>& root_pas) {
+  const uint64_t phnum = segs.size() + (root_pas.empty() ? 0 : 1);
   const uint64_t note_desc_offset = kNoteHeaderBytes + AlignUp(sizeof kKhoNoteName, 4);
-  const uint64_t note_bytes = note_desc_offset + 8;
+  const uint64_t one_note = note_desc_offset + 8;
+  const uint64_t note_bytes = one_note * root_pas.size();
   const uint64_t phoff = sizeof(Elf64_Ehdr);
   const uint64_t note_offset = AlignUp(phoff + phnum * sizeof(Elf64_Phdr), kPhdrAlign);
-  uint64_t data_offset = AlignUp(note_offset + note_bytes, kPageSize);
+  const uint64_t data_offset = AlignUp(note_offset + note_bytes, kPageSize);
 
   std::vector<uint64_t> seg_offsets;
   uint64_t end = data_offset;
-  for (const Image::Segment& s : segs) {
+  for (const ElfSegment& s : segs) {
     seg_offsets.push_back(end);
     end = AlignUp(end + s.bytes.size(), kPageSize);
   }
@@ -57,20 +64,26 @@ std::string WriteElfImage(const Image& image) {
   eh.e_phnum = static_cast<Elf64_Half>(phnum);
   Put(&out, 0, eh);
 
-  Elf64_Phdr note{};
-  note.p_type = PT_NOTE;
-  note.p_offset = note_offset;
-  note.p_filesz = note_bytes;
-  note.p_align = 4;
-  Put(&out, phoff, note);
-
-  Elf64_Nhdr nh{};
-  nh.n_namesz = sizeof kKhoNoteName;  // 4, NUL included
-  nh.n_descsz = 8;
-  nh.n_type = kKhoNoteType;
-  Put(&out, note_offset, nh);
-  std::memcpy(&out[note_offset + kNoteHeaderBytes], kKhoNoteName, sizeof kKhoNoteName);
-  Put(&out, note_offset + note_desc_offset, image.root_pa);
+  uint64_t ph_at = phoff;
+  if (!root_pas.empty()) {
+    Elf64_Phdr note{};
+    note.p_type = PT_NOTE;
+    note.p_offset = note_offset;
+    note.p_filesz = note_bytes;
+    note.p_align = 4;
+    Put(&out, ph_at, note);
+    ph_at += sizeof(Elf64_Phdr);
+    for (size_t i = 0; i < root_pas.size(); ++i) {
+      const uint64_t at = note_offset + i * one_note;
+      Elf64_Nhdr nh{};
+      nh.n_namesz = sizeof kKhoNoteName;  // 4, NUL included
+      nh.n_descsz = 8;
+      nh.n_type = kKhoNoteType;
+      Put(&out, at, nh);
+      std::memcpy(&out[at + kNoteHeaderBytes], kKhoNoteName, sizeof kKhoNoteName);
+      Put(&out, at + note_desc_offset, root_pas[i]);
+    }
+  }
 
   for (size_t i = 0; i < segs.size(); ++i) {
     Elf64_Phdr ph{};
@@ -82,7 +95,8 @@ std::string WriteElfImage(const Image& image) {
     ph.p_filesz = segs[i].bytes.size();
     ph.p_memsz = segs[i].bytes.size();
     ph.p_align = kPageSize;
-    Put(&out, phoff + (i + 1) * sizeof(Elf64_Phdr), ph);
+    Put(&out, ph_at, ph);
+    ph_at += sizeof(Elf64_Phdr);
     if (!segs[i].bytes.empty()) {
       std::memcpy(&out[seg_offsets[i]], segs[i].bytes.data(), segs[i].bytes.size());
     }

@@ -29,6 +29,16 @@ inline constexpr uint32_t kKhoNoteType = 1;
 // WriteElfImage serializes `image` as an ELF64 core file.
 std::string WriteElfImage(const Image& image);
 
+// WriteElfSegments is the unchecked form, for tools and tests that need files
+// no Image can describe: segments may overlap, and there is one KHO note per
+// entry of `root_pas` (none if it is empty).
+struct ElfSegment {
+  uint64_t pa = 0;
+  absl::Span<const uint8_t> bytes;
+};
+std::string WriteElfSegments(const std::vector<ElfSegment>& segments,
+                             const std::vector<uint64_t>& root_pas);
+
 // LoadedImage: an image read from a file. `view` refers to the file's bytes
 // (which the caller keeps alive) and to `owned` runs: memory zero-filled past
 // p_filesz, and PA-contiguous segments that were not contiguous in the file.

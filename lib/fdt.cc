@@ -158,6 +158,10 @@ void FdtWriter::PropertyString(const char* name, absl::string_view value) {
   Check(fdt_property(buf_.data(), name, s.c_str(), static_cast<int>(s.size() + 1)), name);
 }
 
+void FdtWriter::Property(const char* name, const void* value, int len) {
+  Check(fdt_property(buf_.data(), name, value, len), name);
+}
+
 void FdtWriter::PropertyU64(const char* name, uint64_t value) {
   Check(fdt_property(buf_.data(), name, &value, sizeof value), name);
 }

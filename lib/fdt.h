@@ -52,6 +52,7 @@ class FdtWriter {
   void EndNode();
   void PropertyString(const char* name, absl::string_view value);
   void PropertyU64(const char* name, uint64_t value);  // 8 raw native-endian bytes
+  void Property(const char* name, const void* value, int len);
   // Finish returns the page (the FDT, then zeros) or the first libfdt error.
   absl::StatusOr<std::vector<uint8_t>> Finish() &&;
 

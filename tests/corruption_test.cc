@@ -1,0 +1,154 @@
+// One corruption per class of spec/validation.md (lib/corrupt.h), applied to
+// valid handoffs of both ABIs and both tracker formats: the decoder must
+// report the class's reason at the class's path.
+#include <set>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "lib/corrupt.h"
+#include "lib/decoder.h"
+#include "lib/elf_image.h"
+#include "lib/scenario.h"
+#include "tests/test_util.h"
+
+namespace khoabi {
+namespace {
+
+using ::khoabi::testing::Problems;
+
+struct Base {
+  std::string name;
+  HandoffModel model;
+};
+
+const std::vector<Base>& Bases() {
+  static const auto* const kBases = [] {
+    auto* out = new std::vector<Base>();
+    for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
+      for (KhoVersion kho : {KhoVersion::kV1, KhoVersion::kV2}) {
+        Scenario s;
+        s.abi = abi;
+        s.kho = kho;
+        s.intel_units = 2;
+        s.legacy_intel_units = 1;
+        s.smmu_units = abi == IommuAbi::kB ? 1 : 0;
+        s.domains_per_unit = 2;
+        s.devices = 80;  // more than one device page in both ABIs
+        s.max_pasid = 1u << 16;
+        s.opaque_flbs = 1;
+        s.unpreserve = 2;
+        absl::StatusOr<HandoffModel> m = BuildScenario(s);
+        if (!m.ok()) {
+          ADD_FAILURE() << m.status();
+          continue;
+        }
+        out->push_back({absl::StrCat(abi == IommuAbi::kA ? "A" : "B", "_",
+                                     kho == KhoVersion::kV1 ? "kho_v1" : "kho_v2"),
+                        *std::move(m)});
+      }
+    }
+    return out;
+  }();
+  return *kBases;
+}
+
+Options OptionsFor(const CorruptionClass& c) {
+  Options o;
+  o.pasid_policy = c.policy;
+  o.max_problems = 4096;
+  return o;
+}
+
+const DecodeResult& DecodeFile(const std::string& file, Decoder& decoder, Diagnostics* elf_diag,
+                               LoadedImage* loaded) {
+  *loaded =
+      ReadElfImage(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(file.data()), file.size()),
+                   decoder.options(), {}, elf_diag);
+  return decoder.Decode(loaded->view);
+}
+
+TEST(CorruptionTest, BasesAreValid) {
+  ASSERT_EQ(Bases().size(), 4u);
+  for (const Base& b : Bases()) {
+    absl::StatusOr<Image> image = EncodeHandoff(b.model);
+    ASSERT_TRUE(image.ok()) << image.status();
+    for (PasidPolicy p : {PasidPolicy::kAbiDefault, PasidPolicy::kNoPasidOnly}) {
+      Options o;
+      o.pasid_policy = p;
+      Decoder d(o);
+      const DecodeResult& r = d.Decode(image->View());
+      EXPECT_TRUE(r.ok()) << b.name << "\n" << Problems(r.diag);
+    }
+  }
+}
+
+class CorruptionClassTest : public ::testing::TestWithParam<CorruptionClass> {};
+
+TEST_P(CorruptionClassTest, ReportsItsReasonAtItsPath) {
+  const CorruptionClass& c = GetParam();
+  const ReasonInfo& info = GetReasonInfo(c.expected);
+  int applied = 0;
+  for (const Base& b : Bases()) {
+    SCOPED_TRACE(b.name);
+    absl::StatusOr<std::string> file = ApplyCorruption(c, b.model);
+    if (absl::IsFailedPrecondition(file.status())) continue;  // not applicable here
+    ASSERT_TRUE(file.ok()) << file.status();
+    ++applied;
+    Options o = OptionsFor(c);
+    Decoder decoder(o);
+    Diagnostics elf_diag(o);
+    LoadedImage loaded;
+    const DecodeResult& r = DecodeFile(*file, decoder, &elf_diag, &loaded);
+    std::vector<const Problem*> all;
+    for (const Problem& p : elf_diag.problems()) all.push_back(&p);
+    if (elf_diag.ok()) {
+      for (const Problem& p : r.diag.problems()) all.push_back(&p);
+    }
+    const Problem* found = nullptr;
+    for (const Problem* p : all) {
+      if (p->reason == c.expected && absl::StartsWith(p->path, c.path)) found = p;
+    }
+    std::string seen;
+    for (const Problem* p : all) seen += p->ToString() + "\n";
+    ASSERT_NE(found, nullptr) << "expected " << info.name << " at " << c.path << ", got:\n" << seen;
+    if (info.severity == Severity::kWarning) {
+      EXPECT_FALSE(found->is_error());
+    } else {
+      EXPECT_TRUE(found->is_error());
+      EXPECT_FALSE(elf_diag.ok() && r.ok()) << "accepted:\n" << seen;
+    }
+  }
+  EXPECT_GT(applied, 0) << c.name << " applies to none of the bases";
+}
+
+INSTANTIATE_TEST_SUITE_P(Classes, CorruptionClassTest, ::testing::ValuesIn(CorruptionClasses()),
+                         [](const ::testing::TestParamInfo<CorruptionClass>& i) {
+                           return std::string(i.param.name);
+                         });
+
+// Every reason about the data itself has a corruption class that produces it.
+TEST(CorruptionTest, EveryDataReasonHasAClass) {
+  std::set<Reason> covered;
+  for (const CorruptionClass& c : CorruptionClasses()) covered.insert(c.expected);
+  for (const ReasonInfo& info : AllReasons()) {
+    const std::string name = info.name;
+    if (absl::StartsWith(name, "limit_") || info.reason == Reason::kInternal ||
+        info.reason == Reason::kInvalidArgument || info.reason == Reason::kIommuAbiNotAccepted ||
+        info.reason == Reason::kFolioOutsideImage || info.reason == Reason::kUnclaimedFolio) {
+      continue;  // options, bugs, and warnings the classes cause as side effects
+    }
+    EXPECT_TRUE(covered.count(info.reason)) << name << " has no corruption class";
+  }
+}
+
+TEST(CorruptionTest, NamesAreUnique) {
+  std::set<std::string> names;
+  for (const CorruptionClass& c : CorruptionClasses()) {
+    EXPECT_TRUE(names.insert(c.name).second) << c.name;
+    EXPECT_EQ(FindCorruption(c.name), &c);
+  }
+}
+
+}  // namespace
+}  // namespace khoabi
