@@ -1,0 +1,177 @@
+#include "lib/oracle.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "abi/iommu.h"
+#include "abi/vtd_pasid.h"
+#include "absl/strings/str_format.h"
+#include "lib/iommu.h"
+
+namespace khoabi {
+namespace {
+
+absl::Status Broken(const char* what, uint64_t pa) {
+  return absl::InternalError(absl::StrFormat("accepted, yet %s (pa %#x)", what, pa));
+}
+
+}  // namespace
+
+std::vector<Folio> FoliosInUse(const HandoffModel& m) {
+  std::vector<Folio> out = {{m.kho.root_fdt_pa, 0}, {m.luo.fdt_pa, 0}, {m.luo.flb_header_pa, 0}};
+  if (!m.iommu.has_value()) return out;
+  const IommuModel& io = *m.iommu;
+  out.push_back({io.flb_ser_pa, 0});
+  for (const auto* pages : {&io.unit_pages, &io.domain_pages, &io.device_pages}) {
+    for (const IommuArrayPage& p : *pages) out.push_back({p.pa, 0});
+  }
+  for (const IommuUnit& u : io.units) {
+    if (!u.hdr.deleted() && u.type == IOMMU_SER_TYPE_INTEL)
+      out.push_back({u.intel().root_table, 0});
+  }
+  for (const IommuDomain& d : io.domains) {
+    if (!d.hdr.deleted() && d.top_table_phys != 0) out.push_back({d.top_table_phys, 0});
+  }
+  for (const IommuDevice& d : io.devices) {
+    if (d.hdr.deleted() || d.unit == kNoObject) continue;
+    const uint64_t dir = d.pasid_table(io.abi);
+    if (dir == 0 || io.units[static_cast<size_t>(d.unit)].type != IOMMU_SER_TYPE_INTEL) continue;
+    const int order = vtd_pasid_stored_max_order(d.max_pasid(io.abi));
+    out.push_back({dir, static_cast<uint32_t>(order < 0 ? 99 : order)});
+    for (const PasidTable& t : d.pasid.tables) out.push_back({t.pa(), 0});
+  }
+  return out;
+}
+
+absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m) {
+  ImageReader reader(image);
+  const std::vector<Folio>& preserved = m.kho.tracker.folios;  // sorted
+  // Every folio in use: preserved with that order, in the image, used once.
+  std::set<uint64_t> used;
+  for (const Folio& f : FoliosInUse(m)) {
+    auto it = std::lower_bound(preserved.begin(), preserved.end(), Folio{f.pa, 0});
+    if (it == preserved.end() || it->pa != f.pa)
+      return Broken("a record points at no preserved folio", f.pa);
+    if (it->order != f.order) return Broken("a folio has another order than its user needs", f.pa);
+    if (!reader.Contains(f.pa, FolioBytes(f.order)))
+      return Broken("a folio in use is not in the image", f.pa);
+    if (!used.insert(f.pa).second) return Broken("two records use one folio", f.pa);
+  }
+  // Preserved folios do not overlap.
+  for (size_t i = 1; i < preserved.size(); ++i) {
+    const Folio& p = preserved[i - 1];
+    if (p.order > 52 || preserved[i].pa - p.pa < FolioBytes(std::min<uint32_t>(p.order, 51))) {
+      return Broken("preserved folios overlap", preserved[i].pa);
+    }
+  }
+  if (m.luo.flbs.size() > 63)
+    return Broken("more FLB entries than a page holds", m.luo.flb_header_pa);
+  if (!m.iommu.has_value()) return absl::OkStatus();
+
+  const IommuModel& io = *m.iommu;
+  const IommuAbiLayout& l = LayoutOf(io.abi);
+  // Counts fit their pages; the pages account for exactly the objects; each
+  // page's header links to the next.
+  struct List {
+    const std::vector<IommuArrayPage>* pages;
+    size_t objects;
+    uint32_t capacity;
+  };
+  for (const List& list : {List{&io.unit_pages, io.units.size(), l.units_per_page},
+                           List{&io.domain_pages, io.domains.size(), l.domains_per_page},
+                           List{&io.device_pages, io.devices.size(), l.devices_per_page}}) {
+    size_t total = 0;
+    for (size_t k = 0; k < list.pages->size(); ++k) {
+      const IommuArrayPage& p = (*list.pages)[k];
+      if (p.nr_objects > list.capacity) return Broken("nr_objects exceeds the page", p.pa);
+      uint64_t hdr[2];
+      if (!reader.Read(p.pa, hdr, sizeof hdr)) return Broken("an array page is not readable", p.pa);
+      const uint64_t next = k + 1 < list.pages->size() ? (*list.pages)[k + 1].pa : 0;
+      if (hdr[0] != next || hdr[1] != p.nr_objects)
+        return Broken("an array header disagrees", p.pa);
+      total += p.nr_objects;
+    }
+    if (total != list.objects) return Broken("objects and pages disagree", 0);
+  }
+  // References land on live objects of the right type, at their PA.
+  for (size_t i = 0; i < io.devices.size(); ++i) {
+    const IommuDevice& d = io.devices[i];
+    if (d.hdr.deleted()) continue;
+    const IommuDomain* dom = io.DomainOf(d);
+    const IommuUnit* unit = io.UnitOf(d);
+    if (dom == nullptr || unit == nullptr)
+      return Broken("a live device has no domain or unit", d.domain_phys);
+    if (dom->hdr.deleted() || unit->hdr.deleted())
+      return Broken("a live device uses a deleted object", d.domain_phys);
+    if (io.ObjectPa(IommuObjectKind::kDomain, static_cast<size_t>(d.domain)) != d.domain_phys ||
+        io.ObjectPa(IommuObjectKind::kUnit, static_cast<size_t>(d.unit)) != d.iommu_phys) {
+      return Broken("a reference does not match the object it resolves to", d.domain_phys);
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const IommuDevice& o = io.devices[j];
+      if (!o.hdr.deleted() && o.devid == d.devid && o.pci_domain_nr == d.pci_domain_nr) {
+        return Broken("two live devices share an id", d.domain_phys);
+      }
+    }
+    if (d.hdr.flags & ~IOMMU_SER_FLAG_DELETED)
+      return Broken("a live device has flags set", d.domain_phys);
+    // PASID: every table within the directory, in order; walking every
+    // entry through the accessors reads only the table's page.
+    const uint64_t entries = vtd_pasid_dir_entries(d.max_pasid(io.abi));
+    uint32_t last = 0;
+    bool first = true;
+    for (const PasidTable& t : d.pasid.tables) {
+      if (t.dir_index >= entries || (!first && t.dir_index <= last))
+        return Broken("PASID tables out of order", t.pa());
+      if (!(t.pde & VTD_PDE_PRESENT))
+        return Broken("a PASID table from a non-present entry", t.pa());
+      uint64_t stored;
+      if (!reader.ReadU64(d.pasid_table(io.abi) + 8ull * t.dir_index, &stored) || stored != t.pde) {
+        return Broken("a PASID table is not what the directory says", t.pa());
+      }
+      for (uint32_t e = 0; e < VTD_PASID_TBL_ENTRIES; ++e) {
+        const pasid_entry pe = t.entries.Get(e);
+        if (vtd_pe_present(&pe) && vtd_pasid_entry_problems(&pe) != 0) {
+          return Broken("a present PASID entry is malformed", t.pa() + 64 * e);
+        }
+      }
+      last = t.dir_index;
+      first = false;
+    }
+  }
+  for (const IommuUnit& u : io.units) {
+    if (u.hdr.deleted()) continue;
+    if (u.type != IOMMU_SER_TYPE_INTEL &&
+        !(io.abi == IommuAbi::kB && u.type == IOMMU_SER_TYPE_ARM_SMMUV3)) {
+      return Broken("a live unit of an unknown type", 0);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReencode(const ImageView& image, const HandoffModel& m) {
+  absl::StatusOr<Image> again = EncodeHandoff(m);
+  if (!again.ok()) {
+    return absl::InternalError(
+        absl::StrFormat("accepted, yet not re-encodable: %s", again.status().message()));
+  }
+  ImageView view = again->View();
+  ImageReader original(image), reencoded(view);
+  for (const Folio& f : FoliosInUse(m)) {
+    const uint64_t bytes = FolioBytes(std::min<uint32_t>(f.order, 30));
+    absl::Span<const uint8_t> a = original.Bytes(f.pa, bytes);
+    absl::Span<const uint8_t> b = reencoded.Bytes(f.pa, bytes);
+    if (a.empty() || b.empty()) return Broken("a folio in use is missing after re-encoding", f.pa);
+    if (!std::equal(a.begin(), a.end(), b.begin())) {
+      const size_t at =
+          static_cast<size_t>(std::mismatch(a.begin(), a.end(), b.begin()).first - a.begin());
+      return absl::InternalError(absl::StrFormat(
+          "accepted, yet re-encoding changes byte %u of the order-%u folio at %#x (%#x -> %#x)", at,
+          f.order, f.pa, a[at], b[at]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace khoabi

@@ -1,0 +1,38 @@
+// oracle.h: checks of an accepted decode that do not trust the decoder.
+//
+// A fuzz target (and any test) that sees the decoder accept an input asks:
+//  1. CheckAcceptedInvariants: does an independent walk of the result find
+//     every promise of "accepted means safe" (spec/validation.md) kept? Every
+//     PA the result holds is a preserved folio of the order its user needs,
+//     no folio has two users, every count fits its page, every list ends,
+//     every reference lands on a live object of the right type, and walking
+//     the result with its accessors stays inside the image.
+//  2. CheckReencode: does encoding the decoded handoff at the same PAs give
+//     back the image's bytes in every folio the result uses?
+// The walk here is written separately from the decoder on purpose: it reads
+// the model and the image, never the decoder's claim flags.
+#ifndef KHOABI_LIB_ORACLE_H_
+#define KHOABI_LIB_ORACLE_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "lib/decoder.h"
+#include "lib/image.h"
+#include "lib/preserved_memory.h"
+
+namespace khoabi {
+
+// FoliosInUse lists every folio the handoff's records point at (with the
+// order each user needs), in claim order; duplicates are kept.
+std::vector<Folio> FoliosInUse(const HandoffModel& m);
+
+// CheckAcceptedInvariants returns kInternal naming the first broken promise.
+absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m);
+
+// CheckReencode returns kInternal naming the first folio whose bytes differ.
+absl::Status CheckReencode(const ImageView& image, const HandoffModel& m);
+
+}  // namespace khoabi
+
+#endif  // KHOABI_LIB_ORACLE_H_
