@@ -27,6 +27,7 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   ImageReader reader(image);
   DecodeContext ctx{reader, options_, path, r.diag, work, r.memory};
 
+  r.policy = options_.pasid_policy;
   auto finish = [&]() -> const DecodeResult& {
     r.work = work.used();
     r.work_budget = work.budget();
@@ -108,7 +109,11 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   }
   if (ctx.stop()) return finish();
 
-  r.memory.ReportUnclaimed(path, r.diag);
+  // Leaked folios only mean something when the rest was restored.
+  if (r.diag.ok()) {
+    Path::Scope s = path.Enter("kho");
+    r.memory.ReportUnclaimed(path, r.diag);
+  }
   return finish();
 }
 

@@ -32,6 +32,7 @@ struct DecodeResult {
   PreservedMemory memory;  // preserved folios and which were claimed
   uint64_t work = 0;       // work units used
   uint64_t work_budget = 0;
+  PasidPolicy policy = PasidPolicy::kAbiDefault;  // the policy asked for
 
   bool ok() const { return diag.ok(); }
 };

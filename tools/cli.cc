@@ -37,7 +37,14 @@ class Parser {
     for (const Option& o : cmd.options) args->defaults_[o.name] = o.default_value;
     bool only_positional = false;
     for (size_t i = 0; i < argv.size(); ++i) {
-      const std::string& a = argv[i];
+      std::string a = argv[i];
+      if (!only_positional && a.size() >= 2 && a[0] == '-' && a[1] != '-') {
+        // A short option: -o FILE or -oFILE.
+        auto opt = std::find_if(cmd.options.begin(), cmd.options.end(),
+                                [&](const Option& o) { return o.short_name == a[1]; });
+        if (opt == cmd.options.end()) return absl::StrCat("unknown option ", a.substr(0, 2));
+        a = absl::StrCat("--", opt->name, a.size() > 2 ? "=" + a.substr(2) : "");
+      }
       if (only_positional || a == "-" || !absl::StartsWith(a, "--")) {
         args->positional_.push_back(a);
         continue;
@@ -90,12 +97,14 @@ std::string CommandHelp(const Command& cmd) {
   std::vector<Option> opts = cmd.options;
   opts.push_back({"help", "", "show this help and exit", ""});
   for (const Option& o : opts) {
-    std::string left = absl::StrCat("--", o.name);
+    std::string left = o.short_name
+                           ? absl::StrCat("-", std::string(1, o.short_name), ", --", o.name)
+                           : absl::StrCat("    --", o.name);
     if (!o.value_name.empty()) absl::StrAppend(&left, "=", o.value_name);
     std::string help = o.help;
     if (!o.default_value.empty()) absl::StrAppend(&help, " (default: ", o.default_value, ")");
     if (o.repeated) absl::StrAppend(&help, " (repeatable)");
-    absl::StrAppendFormat(&out, "  %-24s %s\n", left, help);
+    absl::StrAppendFormat(&out, "  %-28s %s\n", left, help);
   }
   if (!cmd.examples.empty()) absl::StrAppend(&out, "\nexamples:\n", cmd.examples);
   absl::StrAppend(&out,

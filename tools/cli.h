@@ -29,6 +29,7 @@ struct Option {
   std::string help;
   std::string default_value;  // shown in --help; empty for none
   bool repeated = false;      // may be given several times
+  char short_name = 0;        // e.g. 'o' for -o
 };
 
 class Args {

@@ -9,7 +9,14 @@
 
 namespace khoabi::cli {
 
+Command GenCommand();
+Command InspectCommand();
+Command ValidateCommand();
+Command CorruptCommand();
+Command ExplainCommand();
+Command FindRootCommand();
 Command LayoutCommand();
+Command AbiDiffCommand();
 
 // AllCommands returns every command, in the order `khoabi --help` lists them.
 std::vector<Command> AllCommands();
