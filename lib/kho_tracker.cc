@@ -475,7 +475,10 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
             ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
           continue;
         }
-        const uint64_t bit = (it->pa - c.entries[j].phys_start) >> (c.order + kPageShift);
+        // In 128 bits: order 52 shifts by 64.
+        const uint64_t bit = static_cast<uint64_t>(
+            static_cast<unsigned __int128>(it->pa - c.entries[j].phys_start) >>
+            (c.order + kPageShift));
         bitmap[bit / 8] = static_cast<uint8_t>(bitmap[bit / 8] | (1u << (bit % 8)));
         covered[index] = true;
       }
