@@ -300,7 +300,10 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
             const unsigned __int128 folio_pa =
                 static_cast<unsigned __int128>(entry.phys_start) +
                 (static_cast<unsigned __int128>(b) << (hdr.order + kPageShift));
-            if (folio_pa + folio_bytes > (static_cast<unsigned __int128>(1) << 64)) {
+            // The folio size in 128 bits: FolioBytes(52) wraps to 0.
+            const unsigned __int128 folio_size = static_cast<unsigned __int128>(1)
+                                                 << (hdr.order + kPageShift);
+            if (folio_pa + folio_size > (static_cast<unsigned __int128>(1) << 64)) {
               if (!overflow_reported) {
                 Path::Scope bit = ctx.path.Enter("bit", b);
                 ok = !ctx.Report(Reason::kTrackerRangeOverflow, entry.phys_start,
