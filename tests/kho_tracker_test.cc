@@ -323,6 +323,21 @@ TEST(KhoV2Corrupt, NodeSharedByTwoParents) {
   ExpectFirstError(*d, Reason::kTrackerPageReused, EntryPath(5, kKey0), shared);
 }
 
+// Every entry of a level-4 table pointing at one level-3 table: all but the
+// first in key order are reported, deterministically (std::sort is not
+// stable beyond a handful of elements).
+TEST(KhoV2Corrupt, NodeSharedByManyParents) {
+  Encoded e = TwoRootEntries();
+  const RadixPage& level4 = Page(e.model, 4, kKey0);
+  const uint64_t shared = Page(e.model, 3, kKey0).pa;
+  for (unsigned i = 0; i < KHO_RADIX_TABLE_ENTRIES; ++i)
+    PokeU64(e.image, level4.pa + 8 * i, shared);
+  auto d = Decode(e);
+  EXPECT_EQ(d->diag.errors(), KHO_RADIX_TABLE_ENTRIES - 1);
+  ExpectFirstError(*d, Reason::kTrackerPageReused,
+                   "tracker.radix.level[4].table[" + Hex(level4.prefix) + "].entry[1]", shared);
+}
+
 TEST(KhoV2Corrupt, NodeSharedAcrossLevels) {
   Encoded e = TwoRootEntries();
   // A level-2 entry pointing at a level-4 table of the other key.
