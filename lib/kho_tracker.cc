@@ -118,13 +118,19 @@ bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
       }
     }
     // Each page once: no node shared by two parents, none reached again.
-    std::sort(next.begin(), next.end(), [](const Node& a, const Node& b) { return a.pa < b.pa; });
+    // By PA, then key prefix, so that of two entries sharing a page the one
+    // later in key order is reported, whatever the sort algorithm.
+    std::sort(next.begin(), next.end(), [](const Node& a, const Node& b) {
+      return a.pa != b.pa ? a.pa < b.pa : a.prefix < b.prefix;
+    });
     size_t kept = 0;
     for (size_t i = 0; i < next.size(); ++i) {
       const bool dup_here = kept > 0 && next[kept - 1].pa == next[i].pa;
       const bool dup_before = std::binary_search(visited.begin(), visited.end(), next[i].pa);
       if (dup_here || dup_before) {
-        Path::Scope s = ctx.path.Enter(level == 1 ? "leaf" : "table", next[i].prefix);
+        // Reported at the parent's entry that points here, as a bad PA is.
+        Path::Scope t = ctx.path.Enter("table", next[i].prefix >> kTableBits);
+        Path::Scope e = ctx.path.Enter("entry", next[i].prefix & (KHO_RADIX_TABLE_ENTRIES - 1));
         ok = !ctx.Report(Reason::kTrackerPageReused, next[i].pa,
                          "tracker page reached a second time") &&
              ok;
