@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "abi/kexec_handover.h"
@@ -239,7 +240,12 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
   if (root_pa == 0) return true;  // kho-v1 treats 0 as an empty map
   const uint64_t distinct = ChunksBeforeRepeat(ctx.reader, root_pa, ctx);
   if (ctx.work.exceeded()) return false;
-  std::vector<uint64_t> pages;
+  // Every chunk and bitmap page with where it was met: slot 0 is the chunk
+  // page itself, slot j + 1 the bitmap of entry j.
+  struct PageUse {
+    uint64_t pa, chunk, slot;
+  };
+  std::vector<PageUse> pages;
   bool ok = true;
   uint64_t pa = root_pa;
   for (uint64_t index = 0; pa != 0; ++index) {
@@ -255,7 +261,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
                  static_cast<unsigned long long>(ctx.options.max_tracker_pages));
       return false;
     }
-    pages.push_back(pa);
+    pages.push_back({pa, index, 0});
     if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
     khoser_mem_chunk_hdr hdr;
     ctx.reader.ReadObject(pa, &hdr);
@@ -299,7 +305,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
                      static_cast<unsigned long long>(ctx.options.max_tracker_pages));
           return false;
         }
-        pages.push_back(entry.bitmap);
+        pages.push_back({entry.bitmap, index, uint64_t{j} + 1});
         absl::Span<const uint8_t> bits = ctx.reader.Bytes(entry.bitmap, kPageSize);
         if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
         bool overflow_reported = false;
@@ -334,15 +340,27 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
     if (ctx.stop()) return false;
     pa = hdr.next;
   }
-  // Chunk and bitmap pages: each used once.
-  std::sort(pages.begin(), pages.end());
+  // Chunk and bitmap pages: each used once. A reuse is reported where the
+  // page is met again in walk order: the chunk, or the entry's bitmap.
+  std::sort(pages.begin(), pages.end(), [](const PageUse& a, const PageUse& b) {
+    return std::tie(a.pa, a.chunk, a.slot) < std::tie(b.pa, b.chunk, b.slot);
+  });
   for (size_t i = 1; i < pages.size(); ++i) {
-    if (pages[i] == pages[i - 1]) {
-      ok = !ctx.Report(Reason::kTrackerPageReused, pages[i],
-                       "page used twice as a chunk or bitmap") &&
-           ok;
-      if (ctx.stop()) return false;
+    const PageUse& u = pages[i];
+    if (u.pa != pages[i - 1].pa) continue;
+    ctx.path.Push("chunk", u.chunk);
+    if (u.slot != 0) {
+      ctx.path.Push("entry", u.slot - 1);
+      ctx.path.Push("bitmap", Path::kNoIndex);
     }
+    ok =
+        !ctx.Report(Reason::kTrackerPageReused, u.pa, "page used twice as a chunk or bitmap") && ok;
+    if (u.slot != 0) {
+      ctx.path.Pop();
+      ctx.path.Pop();
+    }
+    ctx.path.Pop();
+    if (ctx.stop()) return false;
   }
   return ok;
 }
