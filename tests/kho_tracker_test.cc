@@ -107,7 +107,7 @@ void SetBit(Image& image, uint64_t bitmap_pa, unsigned bit) {
   bytes[0] = static_cast<uint8_t>(bytes[0] | (1u << (bit % 8)));
 }
 
-std::string Hex(uint64_t v) {
+std::string Dec(uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
   return buf;
@@ -133,8 +133,8 @@ uint64_t EntryPa(const TrackerModel& m, unsigned level, uint64_t key) {
 }
 
 std::string EntryPath(unsigned level, uint64_t key) {
-  return "tracker.radix.level[" + Hex(level) + "].table[" + Hex(Prefix(key, level)) + "].entry[" +
-         Hex(kho_radix_level_index(key, level)) + "]";
+  return "tracker.radix.level[" + Dec(level) + "].table[" + Dec(Prefix(key, level)) + "].entry[" +
+         Dec(kho_radix_level_index(key, level)) + "]";
 }
 
 // --- kho-v1 helpers --------------------------------------------------------
@@ -145,7 +145,7 @@ uint64_t ChunkNumElmsPa(const TrackerChunk& c) { return c.pa + 12; }
 uint64_t EntryPhysStartPa(const TrackerChunk& c, size_t j) { return c.pa + 16 + 16 * j; }
 uint64_t EntryBitmapPa(const TrackerChunk& c, size_t j) { return c.pa + 16 + 16 * j + 8; }
 
-std::string ChunkPath(size_t i) { return "tracker.chunks.chunk[" + Hex(i) + "]"; }
+std::string ChunkPath(size_t i) { return "tracker.chunks.chunk[" + Dec(i) + "]"; }
 
 // ===========================================================================
 // Round trips
@@ -335,7 +335,7 @@ TEST(KhoV2Corrupt, NodeSharedByManyParents) {
   auto d = Decode(e);
   EXPECT_EQ(d->diag.errors(), KHO_RADIX_TABLE_ENTRIES - 1);
   ExpectFirstError(*d, Reason::kTrackerPageReused,
-                   "tracker.radix.level[4].table[" + Hex(level4.prefix) + "].entry[1]", shared);
+                   "tracker.radix.level[4].table[" + Dec(level4.prefix) + "].entry[1]", shared);
 }
 
 TEST(KhoV2Corrupt, NodeSharedAcrossLevels) {
@@ -366,7 +366,7 @@ TEST(KhoV2Corrupt, RootIndexFourOrMore) {
     PokeU64(e.image, e.model.root_pa() + 8 * index, some_page);
     auto d = Decode(e);
     ExpectFirstError(*d, Reason::kTrackerBadKey,
-                     "tracker.radix.level[5].table[0].entry[" + Hex(index) + "]", some_page);
+                     "tracker.radix.level[5].table[0].entry[" + Dec(index) + "]", some_page);
   }
 }
 
@@ -612,7 +612,7 @@ TEST_P(LimitTest, MaxFolios) {
   auto d = Decode(e, o);
   const std::string path =
       GetParam() == KhoVersion::kV2
-          ? "tracker.radix.leaf[" + Hex(Prefix(kho_radix_key(folios[4].pa, 0), 0)) + "]"
+          ? "tracker.radix.leaf[" + Dec(Prefix(kho_radix_key(folios[4].pa, 0), 0)) + "]"
           : ChunkPath(0) + ".entry[0]";
   ExpectFirstError(*d, Reason::kLimitFolios, path, folios[4].pa);
 }
@@ -647,7 +647,7 @@ TEST_P(LimitTest, MaxWork) {
   EXPECT_EQ(d->diag.first_error()->reason, Reason::kLimitWork) << Problems(d->diag);
   EXPECT_EQ(std::string(d->diag.first_error()->path),
             GetParam() == KhoVersion::kV2
-                ? "tracker.radix.level[4].table[" + Hex(Prefix(kKey0, 4)) + "]"
+                ? "tracker.radix.level[4].table[" + Dec(Prefix(kKey0, 4)) + "]"
                 : ChunkPath(0) + ".entry[0]");
   EXPECT_EQ(d->diag.errors(), 1u) << "the walk stops at the limit";
   EXPECT_FALSE(d->ok);
