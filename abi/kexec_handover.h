@@ -107,7 +107,9 @@ KHOABI_ASSERT_OFFSET(struct kho_radix_leaf, bitmap, 0);
  * REQUIRES: order <= KHO_RADIX_MAX_ORDER, pa aligned to the folio size.
  */
 static inline uint64_t kho_radix_key(uint64_t pa, unsigned int order) {
-  return (1ull << (KHO_RADIX_ORDER0_BIT - order)) | (pa >> (KHOABI_PAGE_SHIFT + order));
+  /* Order 52 would shift by 64 (undefined); its only folio is at PA 0. */
+  const unsigned int shift = KHOABI_PAGE_SHIFT + order;
+  return (1ull << (KHO_RADIX_ORDER0_BIT - order)) | (shift < 64 ? pa >> shift : 0);
 }
 
 /*
@@ -128,7 +130,8 @@ static inline int kho_radix_key_order(uint64_t key) {
  */
 static inline uint64_t kho_radix_key_pa(uint64_t key, int order) {
   uint64_t index = key & ~(1ull << (KHO_RADIX_ORDER0_BIT - order));
-  return index << (KHOABI_PAGE_SHIFT + order);
+  /* Order 52 (key 1) has index 0; do not shift by 64 (undefined). */
+  return order < 64 - KHOABI_PAGE_SHIFT ? index << (KHOABI_PAGE_SHIFT + order) : 0;
 }
 
 /*

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "abi/kexec_handover.h"
@@ -119,13 +120,19 @@ bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
       }
     }
     // Each page once: no node shared by two parents, none reached again.
-    std::sort(next.begin(), next.end(), [](const Node& a, const Node& b) { return a.pa < b.pa; });
+    // By PA, then key prefix, so that of two entries sharing a page the one
+    // later in key order is reported, whatever the sort algorithm.
+    std::sort(next.begin(), next.end(), [](const Node& a, const Node& b) {
+      return a.pa != b.pa ? a.pa < b.pa : a.prefix < b.prefix;
+    });
     size_t kept = 0;
     for (size_t i = 0; i < next.size(); ++i) {
       const bool dup_here = kept > 0 && next[kept - 1].pa == next[i].pa;
       const bool dup_before = std::binary_search(visited.begin(), visited.end(), next[i].pa);
       if (dup_here || dup_before) {
-        Path::Scope s = ctx.path.Enter(level == 1 ? "leaf" : "table", next[i].prefix);
+        // Reported at the parent's entry that points here, as a bad PA is.
+        Path::Scope t = ctx.path.Enter("table", next[i].prefix >> kTableBits);
+        Path::Scope e = ctx.path.Enter("entry", next[i].prefix & (KHO_RADIX_TABLE_ENTRIES - 1));
         ok = !ctx.Report(Reason::kTrackerPageReused, next[i].pa,
                          "tracker page reached a second time") &&
              ok;
@@ -207,7 +214,12 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
       root_pa, [&ctx](uint64_t pa) { return NextChunk(ctx.reader, pa); },
       [&ctx](uint64_t units) { return ctx.Charge(units); });
   if (ctx.work.exceeded()) return false;
-  std::vector<uint64_t> pages;
+  // Every chunk and bitmap page with where it was met: slot 0 is the chunk
+  // page itself, slot j + 1 the bitmap of entry j.
+  struct PageUse {
+    uint64_t pa, chunk, slot;
+  };
+  std::vector<PageUse> pages;
   bool ok = true;
   uint64_t pa = root_pa;
   for (uint64_t index = 0; pa != 0; ++index) {
@@ -223,7 +235,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
                  static_cast<unsigned long long>(ctx.options.max_tracker_pages));
       return false;
     }
-    pages.push_back(pa);
+    pages.push_back({pa, index, 0});
     if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
     khoser_mem_chunk_hdr hdr;
     ctx.reader.ReadObject(pa, &hdr);
@@ -262,7 +274,12 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
             continue;
           }
         }
-        pages.push_back(entry.bitmap);
+        if (pages.size() >= ctx.options.max_tracker_pages) {
+          ctx.Report(Reason::kLimitTrackerPages, entry.bitmap, "more than %llu tracker pages",
+                     static_cast<unsigned long long>(ctx.options.max_tracker_pages));
+          return false;
+        }
+        pages.push_back({entry.bitmap, index, uint64_t{j} + 1});
         absl::Span<const uint8_t> bits = ctx.reader.Bytes(entry.bitmap, kPageSize);
         if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
         bool overflow_reported = false;
@@ -274,7 +291,10 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
             const unsigned __int128 folio_pa =
                 static_cast<unsigned __int128>(entry.phys_start) +
                 (static_cast<unsigned __int128>(b) << (hdr.order + kPageShift));
-            if (folio_pa + folio_bytes > (static_cast<unsigned __int128>(1) << 64)) {
+            // The folio size in 128 bits: FolioBytes(52) wraps to 0.
+            const unsigned __int128 folio_size = static_cast<unsigned __int128>(1)
+                                                 << (hdr.order + kPageShift);
+            if (folio_pa + folio_size > (static_cast<unsigned __int128>(1) << 64)) {
               if (!overflow_reported) {
                 Path::Scope bit = ctx.path.Enter("bit", b);
                 ok = !ctx.Report(Reason::kTrackerRangeOverflow, entry.phys_start,
@@ -294,15 +314,27 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
     if (ctx.stop()) return false;
     pa = hdr.next;
   }
-  // Chunk and bitmap pages: each used once.
-  std::sort(pages.begin(), pages.end());
+  // Chunk and bitmap pages: each used once. A reuse is reported where the
+  // page is met again in walk order: the chunk, or the entry's bitmap.
+  std::sort(pages.begin(), pages.end(), [](const PageUse& a, const PageUse& b) {
+    return std::tie(a.pa, a.chunk, a.slot) < std::tie(b.pa, b.chunk, b.slot);
+  });
   for (size_t i = 1; i < pages.size(); ++i) {
-    if (pages[i] == pages[i - 1]) {
-      ok = !ctx.Report(Reason::kTrackerPageReused, pages[i],
-                       "page used twice as a chunk or bitmap") &&
-           ok;
-      if (ctx.stop()) return false;
+    const PageUse& u = pages[i];
+    if (u.pa != pages[i - 1].pa) continue;
+    ctx.path.Push("chunk", u.chunk);
+    if (u.slot != 0) {
+      ctx.path.Push("entry", u.slot - 1);
+      ctx.path.Push("bitmap", Path::kNoIndex);
     }
+    ok =
+        !ctx.Report(Reason::kTrackerPageReused, u.pa, "page used twice as a chunk or bitmap") && ok;
+    if (u.slot != 0) {
+      ctx.path.Pop();
+      ctx.path.Pop();
+    }
+    ctx.path.Pop();
+    if (ctx.stop()) return false;
   }
   return ok;
 }
@@ -449,7 +481,10 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
             ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
           continue;
         }
-        const uint64_t bit = (it->pa - c.entries[j].phys_start) >> (c.order + kPageShift);
+        // In 128 bits: order 52 shifts by 64.
+        const uint64_t bit = static_cast<uint64_t>(
+            static_cast<unsigned __int128>(it->pa - c.entries[j].phys_start) >>
+            (c.order + kPageShift));
         bitmap[bit / 8] = static_cast<uint8_t>(bitmap[bit / 8] | (1u << (bit % 8)));
         covered[index] = true;
       }

@@ -6,7 +6,7 @@
 namespace khoabi {
 
 PageAllocator::PageAllocator(const Config& config)
-    : config_(config), next_(config.base & ~(kPageSize - 1)), rng_(config.seed) {}
+    : config_(config), next_(config.base), rng_(config.seed) {}  // Alloc aligns up
 
 absl::StatusOr<uint64_t> PageAllocator::Alloc(unsigned order) {
   if (order > 40)

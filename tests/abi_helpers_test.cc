@@ -27,6 +27,18 @@ TEST(KhoRadixKeyTest, DecodesWhatItEncodes) {
   }
 }
 
+// Order 52 is the largest a key encodes (key 1: the whole address space at
+// PA 0). Its shift count would be 64: the helpers must not shift by it
+// (undefined behaviour, which --config=asan traps).
+TEST(KhoRadixKeyTest, OrderFiftyTwoIsKeyOne) {
+  EXPECT_EQ(kho_radix_key(0, 52), 1u);
+  EXPECT_EQ(kho_radix_key_order(1), 52);
+  EXPECT_EQ(kho_radix_key_pa(1, 52), 0u);
+  // Order 51 still shifts by 63 and has two folios.
+  EXPECT_EQ(kho_radix_key(1ull << 63, 51), 3u);
+  EXPECT_EQ(kho_radix_key_pa(3, 51), 1ull << 63);
+}
+
 TEST(KhoRadixKeyTest, RejectsKeyZeroAndRootIndexFourOrMore) {
   EXPECT_EQ(kho_radix_key_order(0), -1);
   EXPECT_EQ(kho_radix_key_order(1ull << 53), -1);  // root index 4
