@@ -44,6 +44,8 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   if (!DecodeKho(image.root_pa, LUO_KHO_NODE_NAME, ctx, &r.handoff.kho) && ctx.stop()) {
     return finish();
   }
+  // Without a tracker nothing can be claimed: the rest would only echo that.
+  if (!r.memory.finalized()) return finish();
   const KhoSubnode* luo_node = nullptr;
   for (const KhoSubnode& sub : r.handoff.kho.subnodes) {
     if (sub.name == LUO_KHO_NODE_NAME) luo_node = &sub;

@@ -144,11 +144,14 @@ class WorkMeter {
     used_ = 0;
     exceeded_ = false;
   }
-  // Charge adds `units`. Returns false once the budget is exceeded; the first
-  // time, it reports limit_work at `path`.
+  // Charge adds `units` if they fit the budget. Otherwise it returns false
+  // (the caller must not do that work), and the first time reports
+  // limit_work at `path`. So used() never exceeds budget().
   bool Charge(uint64_t units, const Path& path, Diagnostics& diag) {
-    used_ += units;
-    if (used_ <= budget_) return true;
+    if (!exceeded_ && units <= budget_ - used_) {
+      used_ += units;
+      return true;
+    }
     if (!exceeded_) {
       exceeded_ = true;
       diag.Report(Reason::kLimitWork, path, kNoPa, "more than %llu work units",

@@ -53,6 +53,8 @@ class PreservedMemory {
   // Add records a preserved folio (before Finalize).
   void Add(uint64_t pa, uint32_t order) { entries_.push_back({pa, order, false, false}); }
   size_t size() const { return entries_.size(); }
+  // finalized: Finalize ran; claims are only meaningful after it.
+  bool finalized() const { return finalized_; }
 
   // Finalize sorts the folios, reports overlaps (tracker_overlap) and folios
   // whose bytes are not in the image (folio_outside_image, a warning).
