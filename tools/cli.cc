@@ -6,8 +6,25 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace khoabi::cli {
+
+Progress::Progress(Io& io, const char* command)
+    : io_(io), command_(command), start_ns_(absl::GetCurrentTimeNanos()) {}
+
+void Progress::Phase(const std::string& what) {
+  const double s = (absl::GetCurrentTimeNanos() - start_ns_) / 1e9;
+  if (s < 1.0) return;
+  io_.err << absl::StrFormat("khoabi %s: [%.1fs] %s\n", command_, s, what);
+  printed_ = true;
+}
+
+void Progress::Done() {
+  if (!printed_) return;
+  io_.err << absl::StrFormat("khoabi %s: done in %.1fs\n", command_,
+                             (absl::GetCurrentTimeNanos() - start_ns_) / 1e9);
+}
 
 namespace {
 const std::vector<std::string>& Empty() {

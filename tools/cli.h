@@ -9,6 +9,7 @@
 #ifndef KHOABI_TOOLS_CLI_H_
 #define KHOABI_TOOLS_CLI_H_
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <map>
@@ -62,6 +63,22 @@ struct Command {
   int min_positional = 0;
   int max_positional = 0;  // -1: unbounded
   std::function<int(const Args&, Io&)> run;
+};
+
+// Progress: tells the user what a slow command is doing. Phase() prints the
+// phase to stderr once the command has run for more than a second (quick runs
+// stay quiet), and Done() the total time if anything was printed.
+class Progress {
+ public:
+  Progress(Io& io, const char* command);
+  void Phase(const std::string& what);
+  void Done();
+
+ private:
+  Io& io_;
+  const char* command_;
+  int64_t start_ns_;
+  bool printed_ = false;
 };
 
 // Run dispatches argv[1] to a command. `argv` excludes the program name.

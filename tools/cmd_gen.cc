@@ -97,7 +97,9 @@ int RunGen(const Command& cmd, const Args& args, Io& io) {
   if (!args.Has("output"))
     return UsageError(io, cmd, "say where to write the image: -o/--output FILE");
 
+  Progress progress(io, "gen");
   absl::StatusOr<HandoffModel> m = BuildScenario(s);
+  progress.Phase("preserved the kernel's state; encoding");
   if (!m.ok()) {
     if (absl::IsFailedPrecondition(m.status())) {
       io.err << "khoabi gen: the preserving kernel refused: " << m.status().message() << "\n";
@@ -111,11 +113,13 @@ int RunGen(const Command& cmd, const Args& args, Io& io) {
     io.err << "khoabi gen: " << image.status().message() << "\n";
     return kExitUsage;
   }
+  progress.Phase("encoded; writing the ELF file");
   const std::string file = WriteElfImage(*image);
   if (absl::Status st = WriteFile(args.Get("output"), file); !st.ok()) {
     io.err << "khoabi gen: " << st.message() << "\n";
     return kExitUsage;
   }
+  progress.Done();
   size_t live = 0;
   if (m->iommu.has_value()) {
     for (const IommuDevice& d : m->iommu->devices) live += !d.hdr.deleted();

@@ -22,9 +22,13 @@ int Run(const Command& cmd, const Args& args, Io& io, bool inspect) {
   const std::string path = args.positional()[0];
   absl::StatusOr<std::unique_ptr<ImageFile>> file = ImageFile::Open(path, options, root, &io);
   if (!file.ok()) return OpenError(io, file.status());
+  Progress progress(io, inspect ? "inspect" : "validate");
+  progress.Phase("mapped; decoding");
   Decoder decoder(options);
   DecodeResult empty;
   const DecodeResult& r = (*file)->diag().ok() ? decoder.Decode((*file)->view()) : empty;
+  progress.Phase("decoded");
+  progress.Done();
   ReportOptions ro;
   ro.source = path;
   ro.show_folios = args.Has("folios");
