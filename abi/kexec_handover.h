@@ -103,12 +103,14 @@ KHOABI_ASSERT_SIZE(struct kho_radix_leaf, 4096);
 KHOABI_ASSERT_OFFSET(struct kho_radix_leaf, bitmap, 0);
 
 /*
- * kho_radix_key - key of the folio of @order at @pa.
- * REQUIRES: order <= KHO_RADIX_MAX_ORDER, pa aligned to the folio size.
+ * kho_radix_key - key of the folio of @order at @pa; 0 (no key) for an order
+ * above KHO_RADIX_MAX_ORDER.
+ * REQUIRES: pa aligned to the folio size.
  */
 static inline uint64_t kho_radix_key(uint64_t pa, unsigned int order) {
   /* Order 52 would shift by 64 (undefined); its only folio is at PA 0. */
   const unsigned int shift = KHOABI_PAGE_SHIFT + order;
+  if (order > KHO_RADIX_MAX_ORDER) return 0; /* no key: 0 is never valid */
   return (1ull << (KHO_RADIX_ORDER0_BIT - order)) | (shift < 64 ? pa >> shift : 0);
 }
 
@@ -125,24 +127,29 @@ static inline int kho_radix_key_order(uint64_t key) {
 }
 
 /*
- * kho_radix_key_pa - PA of the folio a valid key encodes.
- * REQUIRES: kho_radix_key_order(key) == order >= 0.
+ * kho_radix_key_pa - PA of the folio a valid key encodes (0 for an order
+ * outside 0..52).
+ * REQUIRES: kho_radix_key_order(key) == order.
  */
 static inline uint64_t kho_radix_key_pa(uint64_t key, int order) {
-  uint64_t index = key & ~(1ull << (KHO_RADIX_ORDER0_BIT - order));
+  uint64_t index;
+  if (order < 0 || order > KHO_RADIX_MAX_ORDER) return 0;
+  index = key & ~(1ull << (KHO_RADIX_ORDER0_BIT - order));
   /* Order 52 (key 1) has index 0; do not shift by 64 (undefined). */
   return order < 64 - KHOABI_PAGE_SHIFT ? index << (KHOABI_PAGE_SHIFT + order) : 0;
 }
 
 /*
  * kho_radix_level_shift - lowest key bit that a table of @level (1..5)
- * indexes; kho_radix_level_index - that table's index for @key.
+ * indexes; kho_radix_level_index - that table's index for @key (0 for a
+ * level outside 1..5).
  */
 static inline unsigned int kho_radix_level_shift(unsigned int level) {
   return KHO_RADIX_LEAF_BITS + (level - 1) * KHO_RADIX_TABLE_BITS;
 }
 
 static inline unsigned int kho_radix_level_index(uint64_t key, unsigned int level) {
+  if (level < 1 || level > KHO_RADIX_TABLE_LEVELS) return 0;
   return (unsigned int)(key >> kho_radix_level_shift(level)) & (KHO_RADIX_TABLE_ENTRIES - 1);
 }
 

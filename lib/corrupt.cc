@@ -80,7 +80,8 @@ absl::StatusOr<std::string> Corrupter::Finish() {
     if (dst.empty()) {
       return absl::InternalError(absl::StrFormat("patch at %#x is outside the image", p.pa));
     }
-    std::copy(p.bytes.begin(), p.bytes.end(), dst.begin());
+    for (size_t i = 0; i < p.bytes.size(); ++i)
+      dst[i] = p.or_bits ? (dst[i] | p.bytes[i]) : p.bytes[i];
   }
   std::string file = writer_ ? writer_(*image) : WriteElfImage(*image);
   for (const auto& edit : file_edits_) {
@@ -610,6 +611,41 @@ std::vector<CorruptionClass> MakeClasses() {
         m.kho.tracker = *std::move(t);
         m.kho.root_fdt_raw.clear();
         return absl::OkStatus();
+      });
+
+  add("tracker_page_preserved", "tracker", "a tracker page's own bit set: it is preserved too",
+      Reason::kTrackerPagePreserved, "kho.tracker", [](Corrupter& c) {
+        const TrackerModel& t = c.model().kho.tracker;
+        std::vector<uint64_t> pages;
+        for (const RadixPage& p : t.radix_pages) pages.push_back(p.pa);
+        for (const TrackerChunk& ch : t.chunks) {
+          pages.push_back(ch.pa);
+          for (const auto& e : ch.entries) pages.push_back(e.bitmap_pa);
+        }
+        for (uint64_t page : pages) {
+          if (t.format == KhoVersion::kV2) {
+            const uint64_t key = kho_radix_key(page, 0);
+            for (const RadixPage& leaf : t.radix_pages) {
+              if (leaf.level != 0 || (key >> KHO_RADIX_LEAF_BITS) != leaf.prefix) continue;
+              const unsigned bit = kho_radix_leaf_index(key);
+              c.OrByte(leaf.pa + bit / 8, static_cast<uint8_t>(1u << (bit % 8)));
+              return absl::OkStatus();
+            }
+            continue;
+          }
+          for (const TrackerChunk& ch : t.chunks) {
+            if (ch.order != 0) continue;
+            for (const auto& e : ch.entries) {
+              if (page < e.phys_start || page - e.phys_start >= KHO_V1_PRESERVE_BITS * kPageSize) {
+                continue;
+              }
+              const uint64_t bit = (page - e.phys_start) >> kPageShift;
+              c.OrByte(e.bitmap_pa + bit / 8, static_cast<uint8_t>(1u << (bit % 8)));
+              return absl::OkStatus();
+            }
+          }
+        }
+        return absl::FailedPreconditionError("no tracker page lies in a bitmap's range");
       });
 
   // --- Folio claims ---

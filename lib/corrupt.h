@@ -40,7 +40,7 @@ class Corrupter {
 
   // Patch writes `bytes` at `pa` of the encoded image (after encoding).
   void Patch(uint64_t pa, std::vector<uint8_t> bytes) {
-    patches_.push_back({pa, std::move(bytes)});
+    patches_.push_back({pa, std::move(bytes), /*or_bits=*/false});
   }
   template <typename T>
   void PatchValue(uint64_t pa, T value) {
@@ -48,6 +48,8 @@ class Corrupter {
     std::memcpy(b.data(), &value, sizeof value);
     Patch(pa, std::move(b));
   }
+  // OrByte sets bits of the byte at `pa` of the encoded image.
+  void OrByte(uint64_t pa, uint8_t mask) { patches_.push_back({pa, {mask}, /*or_bits=*/true}); }
   // EditFile changes the ELF file after it is written.
   void EditFile(std::function<absl::Status(std::string&)> edit) {
     file_edits_.push_back(std::move(edit));
@@ -68,6 +70,7 @@ class Corrupter {
   struct PatchOp {
     uint64_t pa;
     std::vector<uint8_t> bytes;
+    bool or_bits;  // OR into the image instead of overwriting
   };
   HandoffModel model_;
   std::vector<PatchOp> patches_;

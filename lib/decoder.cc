@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "abi/iommu.h"
 #include "abi/luo.h"
@@ -17,6 +18,7 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   DecodeResult& r = result_;
   r.diag.Reset(options_);
   r.memory.Clear();
+  r.handoff.kho = KhoModel{};
   r.handoff.blobs.clear();
   r.handoff.luo = LuoModel{};
   r.handoff.iommu.reset();
@@ -61,32 +63,40 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   }
   if (!DecodeLuo(luo_node->data_pa, ctx, &r.handoff.luo) && ctx.stop()) return finish();
 
-  // The IOMMU FLB entry.
+  // The IOMMU FLB entry. Other FLBs are not ours to judge; a name of the
+  // IOMMU live-update family that no supported ABI uses (a newer version, or
+  // the Feb 2026 posting's "iommu-v1") is an unsupported version.
   const FlbEntry* iommu_entry = nullptr;
   std::optional<IommuAbi> abi;
   {
     Path::Scope s = path.Enter("luo");
     Path::Scope f = path.Enter("flb_header");
     int known = 0;
-    bool unknown = false;
+    std::vector<size_t> unknown;
     for (size_t i = 0; i < r.handoff.luo.flbs.size(); ++i) {
       const FlbEntry& e = r.handoff.luo.flbs[i];
       if (std::optional<IommuAbi> a = IommuAbiFromName(e.name()); a.has_value()) {
         ++known;
         iommu_entry = &e;
         abi = a;
-      } else if (absl::StartsWith(e.name(), "iommu")) {
-        Path::Scope en = path.Enter("entry", i);
-        ctx.Report(Reason::kIommuUnknownCompatible, r.handoff.luo.flb_header_pa, "\"%s\"",
-                   std::string(e.name()).c_str());
-        unknown = true;
+      } else if (absl::StartsWith(e.name(), IOMMU_B_FLB_COMPATIBLE) || e.name() == "iommu-v1") {
+        unknown.push_back(i);
       }
     }
     if (known > 1) {
       ctx.Report(Reason::kFlbAmbiguousIommu, r.handoff.luo.flb_header_pa, "%d IOMMU entries",
                  known);
       iommu_entry = nullptr;
-    } else if (known == 0 && options_.require_iommu && !unknown && r.diag.ok()) {
+    } else if (known == 0 && !unknown.empty()) {
+      for (size_t i : unknown) {
+        Path::Scope en = path.Enter("entry", i);
+        ctx.Report(
+            Reason::kIommuUnknownCompatible,
+            r.handoff.luo.flb_header_pa + sizeof(luo_flb_header_ser) + i * sizeof(luo_flb_ser),
+            "\"%s\" is no IOMMU ABI this decoder supports",
+            std::string(r.handoff.luo.flbs[i].name()).c_str());
+      }
+    } else if (known == 0 && options_.require_iommu && r.diag.ok()) {
       ctx.Report(Reason::kFlbNoIommuEntry, r.handoff.luo.flb_header_pa,
                  "no entry named \"%s\" or \"%s\"", IOMMU_A_FLB_COMPATIBLE, IOMMU_B_FLB_COMPATIBLE);
     }

@@ -151,7 +151,7 @@ LoadedImage ReadElfImage(absl::Span<const uint8_t> file, const Options& options,
   std::vector<Load> loads;
   int kho_notes = 0;
   uint64_t root_pa = 0;
-  uint64_t total = 0;
+  uint64_t total = 0, zero_fill = 0;
   for (uint64_t i = 0; i < eh.e_phnum; ++i) {
     Path::Scope s = path.Enter("phdr", i);
     Elf64_Phdr ph;
@@ -175,6 +175,14 @@ LoadedImage ReadElfImage(absl::Span<const uint8_t> file, const Options& options,
                      static_cast<unsigned long long>(options.max_image_bytes));
         return img;
       }
+      const uint64_t fill = ph.p_memsz - ph.p_filesz;
+      if (fill > options.max_zero_fill_bytes - std::min(zero_fill, options.max_zero_fill_bytes)) {
+        diag->Report(Reason::kLimitImageSize, path, ph_offset,
+                     "more than %llu zero-filled bytes (p_memsz beyond p_filesz)",
+                     static_cast<unsigned long long>(options.max_zero_fill_bytes));
+        return img;
+      }
+      zero_fill += fill;
       total += ph.p_memsz;
       loads.push_back({ph.p_paddr, ph.p_offset, ph.p_filesz, ph.p_memsz});
     } else if (ph.p_type == PT_NOTE) {
@@ -229,6 +237,28 @@ LoadedImage ReadElfImage(absl::Span<const uint8_t> file, const Options& options,
     img.has_root = true;
   } else {
     diag->Report(Reason::kElfNoKhoNote, path, kNoPa, "no KHO note gives the root FDT's PA");
+  }
+
+  // No two PT_LOADs may share file bytes: memory is described once, and an
+  // image can then never be larger than its file (plus zero fill).
+  {
+    std::vector<const Load*> by_offset;
+    for (const Load& l : loads) {
+      if (l.filesz != 0) by_offset.push_back(&l);
+    }
+    std::sort(by_offset.begin(), by_offset.end(),
+              [](const Load* a, const Load* b) { return a->offset < b->offset; });
+    for (size_t i = 1; i < by_offset.size(); ++i) {
+      const Load& p = *by_offset[i - 1];
+      if (by_offset[i]->offset < p.offset + p.filesz) {
+        Path::Scope s = path.Enter("load_pa", by_offset[i]->pa);
+        diag->Report(Reason::kElfBadSegment, path, by_offset[i]->offset,
+                     "file bytes at %#llx also back the segment at pa %#llx",
+                     static_cast<unsigned long long>(by_offset[i]->offset),
+                     static_cast<unsigned long long>(p.pa));
+        return img;
+      }
+    }
   }
 
   // Sort by PA, reject overlaps, and join PA-contiguous runs into one view.

@@ -7,7 +7,7 @@
 
 namespace khoabi {
 
-absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
+absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m, const EncodeOptions& options) {
   ImageBuilder builder;
   auto put = [&builder](uint64_t pa, absl::StatusOr<std::vector<uint8_t>> page,
                         const char* what) -> absl::Status {
@@ -39,6 +39,7 @@ absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
   if (absl::Status s = EncodeTracker(m.kho.tracker, builder); !s.ok()) return s;
   // Every other preserved folio is memory too: zero-filled.
   for (const Folio& f : m.kho.tracker.folios) {
+    if (!options.zero_fill_other_folios) break;
     if (builder.Has(f.pa) || f.order > 30) continue;
     if (absl::Status s = builder.PutZero(f.pa, FolioBytes(f.order)); !s.ok()) {
       return absl::InvalidArgumentError(

@@ -52,7 +52,13 @@ struct HandoffModel {
 // zeros for every other preserved folio.
 // kInvalidArgument if the model cannot be written (two pages at one PA, a
 // folio the tracker cannot hold, more FLB entries than a page holds).
-absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m);
+struct EncodeOptions {
+  // Write zeros for preserved folios no record describes, so the image holds
+  // all preserved memory. Off, the image holds only what records describe
+  // (the fuzz oracles re-encode that way: cheap whatever the folio sizes).
+  bool zero_fill_other_folios = true;
+};
+absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m, const EncodeOptions& options = {});
 
 }  // namespace khoabi
 

@@ -148,6 +148,13 @@ bool AllZero(const uint8_t* p, size_t n) {
   return true;
 }
 
+// Offset of the first non-zero byte, or n.
+size_t FirstNonZero(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  while (i < n && p[i] == 0) ++i;
+  return i;
+}
+
 // --- encoding ------------------------------------------------------------------
 
 template <typename Obj, typename Write>
@@ -263,10 +270,10 @@ bool IommuDecoder::ReadFlbSer(uint64_t pa, uint64_t heads[3]) {
             ok_;
     }
   }
-  if (!AllZero(page.data() + used, kPageSize - used)) {
+  if (const size_t at = used + FirstNonZero(page.data() + used, kPageSize - used); at < kPageSize) {
     Path::Scope u = ctx_.path.Enter("unused");
-    ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + used,
-                       "bytes after iommu_flb_ser are not zero") &&
+    ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + at, "byte %zu after iommu_flb_ser is %#x",
+                       at, page[at]) &&
           ok_;
   }
   return true;
@@ -327,10 +334,12 @@ bool IommuDecoder::WalkList(const char* name, IommuObjectKind kind, uint64_t hea
     }
     objects += hdr.nr_objects;
     const uint64_t used = kArrayHeader + hdr.nr_objects * size;
-    if (!AllZero(page.data() + used, kPageSize - used)) {
+    if (const uint64_t at = used + FirstNonZero(page.data() + used, kPageSize - used);
+        at < kPageSize) {
       Path::Scope u = ctx_.path.Enter("unused");
-      ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + used,
-                         "bytes after the last object are not zero") &&
+      ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + at,
+                         "byte %llu after the last object is %#x",
+                         static_cast<unsigned long long>(at), page[at]) &&
             ok_;
     }
     if (ctx_.stop()) return false;
@@ -453,6 +462,11 @@ bool IommuDecoder::CheckDomain(size_t i) {
   const uint64_t pa = ObjectPa(IommuObjectKind::kDomain, i);
   Path::Scope s = ctx_.path.Enter("domains", i);
   bool ok = CheckFlags(d.hdr, pa);
+  // Domains keep their one reference, also when deleted.
+  if (d.hdr.ref_count != 1) {
+    ctx_.Report(Reason::kIommuRefCountMismatch, pa, "domain ref_count %u, expected 1",
+                d.hdr.ref_count);
+  }
   if (d.hdr.deleted()) return ok;
   if (d.restored_domain != 0) {
     Path::Scope f = ctx_.path.Enter("restored_domain");
@@ -472,10 +486,6 @@ bool IommuDecoder::CheckDomain(size_t i) {
     Path::Scope f = ctx_.path.Enter("padding");
     ok = !ctx_.Report(Reason::kIommuReservedNotZero, pa, "padding not zero") && ok;
   }
-  if (d.hdr.ref_count != 1) {
-    ctx_.Report(Reason::kIommuRefCountMismatch, pa, "domain ref_count %u, expected 1",
-                d.hdr.ref_count);
-  }
   return ok;
 }
 
@@ -485,6 +495,10 @@ bool IommuDecoder::CheckDevice(size_t i) {
   Path::Scope s = ctx_.path.Enter("devices", i);
   bool ok = CheckFlags(d.hdr, pa);
   if (d.hdr.deleted()) return ok;
+  if (d.hdr.ref_count != 1) {
+    ctx_.Report(Reason::kIommuRefCountMismatch, pa, "device ref_count %u, expected 1",
+                d.hdr.ref_count);
+  }
   d.domain = Resolve(d.domain_phys, IommuObjectKind::kDomain, "domain_phys");
   d.unit = Resolve(d.iommu_phys, IommuObjectKind::kUnit, "iommu_phys");
   if (d.devid > 0xffff || d.attachment_id > 0xffff) {
@@ -631,7 +645,7 @@ bool IommuDecoder::Run(const FlbEntry& entry) {
       Path::Scope f = ctx_.path.Enter("padding");
       ok_ = !ctx_.Report(Reason::kIommuReservedNotZero, pa, "padding not zero") && ok_;
     }
-    PasidAttachment att{m_.DomainOf(d), d.attachment_id};
+    PasidAttachment att{m_.DomainOf(d), d.attachment_id, pa};
     ok_ = DecodePasid(d.pasid_table(abi_), d.max_pasid(abi_), policy, att, ctx_, &tables_seen,
                       &d.pasid) &&
           ok_;

@@ -33,6 +33,7 @@ bool IsZero(const pasid_entry& e) {
 }  // namespace
 
 pasid_entry PasidTableContent::Get(uint32_t index) const {
+  index &= VTD_PASID_TBL_ENTRIES - 1;
   pasid_entry e;
   if (view_ != nullptr) {
     std::memcpy(&e, view_ + index * sizeof e, sizeof e);
@@ -46,6 +47,7 @@ pasid_entry PasidTableContent::Get(uint32_t index) const {
 }
 
 void PasidTableContent::Set(uint32_t index, const pasid_entry& e) {
+  index &= VTD_PASID_TBL_ENTRIES - 1;
   if (view_ != nullptr) {
     const uint8_t* page = view_;
     view_ = nullptr;

@@ -56,8 +56,10 @@ class PasidTableContent {
     return c;
   }
 
+  // Get returns entry `index` (taken modulo 64).
   pasid_entry Get(uint32_t index) const;
-  // Set stores an entry (a view is first copied into owned entries).
+  // Set stores entry `index` modulo 64 (a view is first copied into owned
+  // entries).
   void Set(uint32_t index, const pasid_entry& e);
   bool is_view() const { return view_ != nullptr; }
   // Write renders the 4096-byte page.

@@ -264,6 +264,13 @@ absl::Status IommuPreserver::PreserveDevice(int device) {
   const int domain = rid->second;
   if (absl::Status s = (Start(), PreserveUnit(d.unit)); !s.ok()) return s;
   if (absl::Status s = PreserveDomain(domain); !s.ok()) return s;
+  // Every present PASID entry is handed over as is, so the page tables it
+  // points at must be preserved too: the domains of all attached PASIDs.
+  if (policy_ == PasidPolicy::kAllPresent) {
+    for (const auto& [pasid, dom] : d.attached) {
+      if (absl::Status s = PreserveDomain(dom); !s.ok()) return s;
+    }
+  }
 
   const IommuAbiLayout& l = LayoutOf(abi_);
   d.slot = static_cast<int>(AppendSlot(&model_.device_pages, l.devices_per_page, builder_));
@@ -301,9 +308,17 @@ absl::Status IommuPreserver::PreserveDevice(int device) {
     obj.set_intel(abi_, 0, 0);  // not scalable: no PASID state handed over
   }
   model_.devices.push_back(std::move(obj));
+  if (!builder_->status().ok()) {
+    // Failed part-way: the kernel leaves the record in place, flagged.
+    IommuDevice& failed = model_.devices.back();
+    failed.hdr.flags |= IOMMU_SER_FLAG_DELETED;
+    failed.unit = failed.domain = kNoObject;
+    failed.pasid = PasidState{};
+    return builder_->status();
+  }
   ++model_.units[static_cast<size_t>(u.slot)].hdr.ref_count;
   d.preserved = true;
-  return builder_->status();
+  return absl::OkStatus();
 }
 
 absl::Status IommuPreserver::UnpreserveDevice(int device) {

@@ -28,6 +28,30 @@ absl::StatusOr<std::vector<uint8_t>> BuildKhoRootFdt(const KhoModel& m) {
   return std::move(w).Finish();
 }
 
+namespace {
+
+// Tracker pages are metadata, never restorable folios (spec/handoff.md).
+bool CheckTrackerPagesNotPreserved(const TrackerModel& t, DecodeContext& ctx) {
+  bool ok = true;
+  auto check = [&](uint64_t pa) {
+    const PreservedMemory::Entry* e = ctx.memory.Covering(pa);
+    if (e == nullptr) return;
+    Path::Scope s = ctx.path.Enter("tracker");
+    ok = !ctx.Report(Reason::kTrackerPagePreserved, pa,
+                     "inside the preserved order-%u folio at %#llx", e->order,
+                     static_cast<unsigned long long>(e->pa)) &&
+         ok;
+  };
+  for (const RadixPage& p : t.radix_pages) check(p.pa);
+  for (const TrackerChunk& c : t.chunks) {
+    check(c.pa);
+    for (const TrackerChunk::Entry& e : c.entries) check(e.bitmap_pa);
+  }
+  return ok;
+}
+
+}  // namespace
+
 bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ctx, KhoModel* out) {
   Path::Scope kho = ctx.path.Enter("kho");
   out->root_fdt_pa = root_pa;
@@ -86,6 +110,8 @@ bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ct
   ok = DecodeTracker(out->version, map_pa, ctx, &out->tracker) && ok;
   if (ctx.stop()) return false;
   ok = ctx.memory.Finalize(ctx.reader, ctx.path, ctx.diag) && ok;
+  if (ctx.stop()) return false;
+  ok = CheckTrackerPagesNotPreserved(out->tracker, ctx) && ok;
   if (ctx.stop()) return false;
   {
     Path::Scope s = ctx.path.Enter("root_fdt");

@@ -455,6 +455,10 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
   }
 
   std::vector<bool> covered(m.folios.size(), false);
+  // Folios of each order, by PA (m.folios is sorted by PA): an entry looks
+  // only at folios of its chunk's order within its span.
+  std::map<uint32_t, std::vector<size_t>> by_order;
+  for (size_t i = 0; i < m.folios.size(); ++i) by_order[m.folios[i].order].push_back(i);
   for (size_t i = 0; i < m.chunks.size(); ++i) {
     const TrackerChunk& c = m.chunks[i];
     if (c.entries.size() > KHOSER_BITMAP_SIZE || c.order > KHO_RADIX_MAX_ORDER) {
@@ -473,11 +477,14 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
       std::vector<uint8_t> bitmap(kPageSize, 0);
       const unsigned __int128 begin = c.entries[j].phys_start;
       const unsigned __int128 end = begin + V1Span(c.order);
-      auto it =
-          std::lower_bound(m.folios.begin(), m.folios.end(), Folio{c.entries[j].phys_start, 0});
-      for (; it != m.folios.end() && it->pa < end; ++it) {
-        const size_t index = static_cast<size_t>(it - m.folios.begin());
-        if (it->order != c.order || covered[index] || it->pa < begin ||
+      const std::vector<size_t>& same_order = by_order[c.order];
+      auto first =
+          std::lower_bound(same_order.begin(), same_order.end(), c.entries[j].phys_start,
+                           [&m](size_t index, uint64_t pa) { return m.folios[index].pa < pa; });
+      for (auto idx = first; idx != same_order.end() && m.folios[*idx].pa < end; ++idx) {
+        const size_t index = *idx;
+        const Folio* it = &m.folios[index];
+        if (covered[index] || it->pa < begin ||
             ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
           continue;
         }

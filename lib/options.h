@@ -38,7 +38,11 @@ struct Options {
   bool stop_at_first_error = false;
 
   // --- Limits --------------------------------------------------------------
-  uint64_t max_image_bytes = 16ull << 30;   // limit_image_size: 16 GiB of segments
+  uint64_t max_image_bytes = 16ull << 30;  // limit_image_size: 16 GiB of segments
+  // limit_image_size: bytes an image file may declare beyond what it holds
+  // (PT_LOAD p_memsz > p_filesz, zero-filled). Real dumps declare none; the
+  // cap keeps a tiny file from costing gigabytes.
+  uint64_t max_zero_fill_bytes = 64ull << 20;
   uint64_t max_folios = 1ull << 22;         // limit_folios: preserved folios (4 Mi)
   uint64_t max_tracker_pages = 1ull << 20;  // limit_tracker_pages: 4 GiB of tracker
   uint32_t max_fdt_depth = 8;               // limit_fdt_depth: node nesting per FDT

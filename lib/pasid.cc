@@ -93,13 +93,17 @@ bool CheckTable(const uint8_t* page, uint64_t table_pa, uint32_t dir_index, Pasi
     const unsigned bad = vtd_pasid_entry_problems(&e);
     const bool present = (q0 & VTD_PE0_PRESENT) != 0;
     const bool is_pasid0 = dir_index == 0 && i == 0;
-    if (bad == 0 && !is_pasid0 && !(present && policy == PasidPolicy::kNoPasidOnly)) {
+    // Under NO_PASID only, a table other than table 0 is already reported at
+    // its directory entry; here only table 0's entries matter.
+    const bool policy_violation =
+        present && policy == PasidPolicy::kNoPasidOnly && dir_index == 0 && !is_pasid0;
+    if (bad == 0 && !is_pasid0 && !policy_violation) {
       continue;  // the common case: a well-formed entry the policy allows
     }
     Path::Scope s = ctx.path.Enter("table", i);
     const uint64_t pa = table_pa + i * kEntryBytes;
     if (bad != 0) ok = ReportEntry(bad, e, pa, ctx) && ok;
-    if (present && policy == PasidPolicy::kNoPasidOnly && !is_pasid0) {
+    if (policy_violation) {
       ok = !ctx.Report(Reason::kPasidPolicyPasidInUse, pa,
                        "PASID %u is present; only IOMMU_NO_PASID may be handed over",
                        (dir_index << VTD_PASID_PDE_SHIFT) | i) &&
@@ -149,7 +153,7 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
   out->tables.clear();
   if (pasid_table == 0 && max_pasid == 0) return true;  // no PASID state handed over
   if (pasid_table == 0 || max_pasid == 0) {
-    ctx.Report(Reason::kPasidPresenceMismatch, pasid_table, "pasid_table %#llx, max_pasid %llu",
+    ctx.Report(Reason::kPasidPresenceMismatch, att.device_pa, "pasid_table %#llx, max_pasid %llu",
                static_cast<unsigned long long>(pasid_table),
                static_cast<unsigned long long>(max_pasid));
     return false;
@@ -164,7 +168,7 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
   const int order = vtd_pasid_stored_max_order(max_pasid);
   if (order < 0) {
     Path::Scope s = ctx.path.Enter("max_pasid");
-    ctx.Report(Reason::kPasidBadMax, pasid_table, "max_pasid %#llx",
+    ctx.Report(Reason::kPasidBadMax, att.device_pa, "max_pasid %#llx",
                static_cast<unsigned long long>(max_pasid));
     return false;
   }
@@ -180,15 +184,14 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
   if (!ctx.Charge(entries)) return false;
 
   bool ok = true;
-  bool dir0_present = false, pasid0_present = false;
-  Path::Scope dir_scope = ctx.path.Enter("pasid_dir");
+  bool dir0_present = false, dir0_malformed = false, pasid0_present = false;
   for (uint32_t d = 0; d < entries; ++d) {
     const uint64_t pde = Load(dir + 8 * d);
     if (pde == 0) continue;
     const unsigned bad = vtd_pde_problems(pde);
     const bool present = (pde & VTD_PDE_PRESENT) != 0;
     if (bad != 0) {
-      Path::Scope s = ctx.path.Enter("entry", d);
+      Path::Scope s = ctx.path.Enter("pasid_dir", d);
       if (bad & VTD_PDE_BAD_RESERVED) {
         ok = !ctx.Report(Reason::kPasidDirEntryReserved, pasid_table + 8 * d,
                          "directory entry %#llx", static_cast<unsigned long long>(pde)) &&
@@ -204,9 +207,10 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
       out->stale_dir_entries.emplace_back(d, pde);
       continue;
     }
-    Path::Scope s = ctx.path.Enter("entry", d);
+    Path::Scope s = ctx.path.Enter("pasid_dir", d);
     if (d == 0) {
       dir0_present = true;
+      dir0_malformed = (bad & VTD_PDE_BAD_RESERVED) != 0;
     } else if (policy == PasidPolicy::kNoPasidOnly) {
       ok = !ctx.Report(Reason::kPasidPolicyDirEntry, pasid_table + 8 * d,
                        "PASIDs %u-%u have a table; only IOMMU_NO_PASID may be handed over",
@@ -232,7 +236,9 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
     out->tables.push_back({d, pde, PasidTableContent::View(page)});
     if (ctx.stop()) return false;
   }
-  if (policy == PasidPolicy::kNoPasidOnly && (!dir0_present || !pasid0_present)) {
+  // A dir[0] too malformed to follow says nothing about PASID 0.
+  if (policy == PasidPolicy::kNoPasidOnly && !dir0_malformed &&
+      (!dir0_present || !pasid0_present)) {
     ok = !ctx.Report(Reason::kPasidPolicyNoPasid0, pasid_table, "%s is not present",
                      dir0_present ? "PASID 0" : "dir[0]") &&
          ok;

@@ -28,6 +28,7 @@ absl::Status EncodePasid(const PasidState& state, uint64_t dir_pa, uint64_t max_
 struct PasidAttachment {
   const IommuDomain* domain = nullptr;  // the device's live domain, if resolved
   uint64_t attachment_id = 0;
+  uint64_t device_pa = 0;  // the device record, for reports about its fields
 };
 
 // DecodePasid validates a device's PASID state: the pasid_table/max_pasid

@@ -110,7 +110,7 @@ TEST_F(CliTest, ValidateExitCodesAndProblemList) {
   Result bad = Khoabi({"validate", Tmp("aw.elf")});
   EXPECT_EQ(bad.rc, 1);
   EXPECT_THAT(bad.out, HasSubstr("reason: pasid_entry_aw"));
-  EXPECT_THAT(bad.out, HasSubstr("path:   iommu.devices[0].intel.pasid_dir.entry[0].table[0]"));
+  EXPECT_THAT(bad.out, HasSubstr("path:   iommu.devices[0].intel.pasid_dir[0].table[0]"));
   EXPECT_THAT(bad.out, HasSubstr("pa:     0x"));
   // A policy given on the command line overrides the ABI's.
   Result policy = Khoabi({"validate", "--policy=no-pasid", Tmp("b.elf")});

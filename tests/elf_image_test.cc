@@ -684,3 +684,36 @@ TEST(ElfImage, EveryTruncationIsAReasonOrTheWholeImage) {
 
 }  // namespace
 }  // namespace khoabi
+
+namespace khoabi {
+namespace {
+
+// A 200-byte file must not be able to declare gigabytes of zero-filled
+// memory (review finding: it cost 2.4 GB of RSS before the cap).
+TEST(ElfMalformed, ZeroFillIsCapped) {
+  ElfFile f;
+  f.Notes(KhoNote(0x100000000));
+  f.Load(0x100000000, "", 0x80000000);  // 2 GiB of p_memsz, nothing in the file
+  auto r = Read(f.Build());
+  ExpectRejected(*r, Reason::kLimitImageSize);
+  EXPECT_TRUE(r->image.owned.empty()) << "nothing may be allocated for it";
+  Options generous;
+  generous.max_zero_fill_bytes = 4ull << 30;
+  ElfFile small;
+  small.Notes(KhoNote(0x10000));
+  small.Load(0x10000, "x", 0x3000);
+  EXPECT_TRUE(Read(small.Build(), generous)->diag.ok());
+}
+
+// Two PT_LOADs may not present the same file bytes at two PAs: an image is
+// never larger than its file (plus capped zero fill).
+TEST(ElfMalformed, LoadsSharingFileBytesAreRejected) {
+  ElfFile f = Valid();
+  std::string file = f.Build();
+  f.phdr(2).p_offset = f.phdr(1).p_offset;  // the 0x40000 segment reuses 0x10000's bytes
+  file = f.Rebuild();
+  ExpectRejected(*Read(file), Reason::kElfBadSegment);
+}
+
+}  // namespace
+}  // namespace khoabi

@@ -133,3 +133,54 @@ TEST(IommuDecoderTest, LimitsAreTheirOwnReasons) {
 
 }  // namespace
 }  // namespace khoabi
+
+namespace khoabi {
+namespace {
+
+// Other FLBs are not ours to judge, even with an IOMMU-like name
+// (review finding: "iommufd-v1" was rejected).
+TEST(IommuDecoderTest, OtherFlbsAreIgnoredEvenWithIommuLikeNames) {
+  Scenario s;
+  s.devices = 2;
+  absl::StatusOr<HandoffModel> m = BuildScenario(s);
+  ASSERT_TRUE(m.ok());
+  m->luo.flbs.push_back(FlbEntry::Make("iommufd-v1", 0, 1));
+  absl::StatusOr<Image> image = EncodeHandoff(*m);
+  ASSERT_TRUE(image.ok());
+  Decoder decoder;
+  EXPECT_TRUE(decoder.Decode(image->View()).ok()) << Problems(decoder.Decode(image->View()).diag);
+  // A name of the IOMMU live-update family that no supported ABI uses, with
+  // no supported entry beside it, is an unsupported version.
+  m->luo.flbs.back() = FlbEntry::Make("iommu-liveupdate-v2", 0, 1);
+  for (FlbEntry& e : m->luo.flbs) {
+    if (e.name() == "iommu-liveupdate") e = FlbEntry::Make("iommu-liveupdate-v3", e.data, e.count);
+  }
+  image = EncodeHandoff(*m);
+  ASSERT_TRUE(image.ok());
+  const DecodeResult& r = decoder.Decode(image->View());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diag.first_error()->reason, Reason::kIommuUnknownCompatible);
+  EXPECT_EQ(r.diag.ToStatus().code(), absl::StatusCode::kUnimplemented);
+}
+
+// A reused Decoder must not show the previous image's state after an early
+// failure (review finding).
+TEST(IommuDecoderTest, AReusedDecoderForgetsThePreviousImage) {
+  Scenario s;
+  absl::StatusOr<HandoffModel> m = BuildScenario(s);
+  ASSERT_TRUE(m.ok());
+  absl::StatusOr<Image> image = EncodeHandoff(*m);
+  ASSERT_TRUE(image.ok());
+  Decoder decoder;
+  ASSERT_TRUE(decoder.Decode(image->View()).ok());
+  ImageView bad = image->View();
+  bad.root_pa = 0x1000;  // outside the image
+  const DecodeResult& r = decoder.Decode(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.handoff.kho.tracker.folios.empty());
+  EXPECT_TRUE(r.handoff.kho.root_fdt_raw.empty());
+  EXPECT_FALSE(r.handoff.iommu.has_value());
+}
+
+}  // namespace
+}  // namespace khoabi

@@ -179,7 +179,7 @@ TEST(IommuPreserverTest, SeedScenarioIsRejectedOnRestore) {
   const Problem* p = r.diag.first_error();
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->reason, Reason::kPasidPolicyPasidInUse);
-  EXPECT_STREQ(p->path, "iommu.devices[0].intel.pasid_dir.entry[0].table[5]");
+  EXPECT_STREQ(p->path, "iommu.devices[0].intel.pasid_dir[0].table[5]");
   EXPECT_EQ(p->pa, table0.pa() + 5 * 64);
 
   // The same bytes are a valid handoff for a restorer that accepts every
@@ -188,6 +188,37 @@ TEST(IommuPreserverTest, SeedScenarioIsRejectedOnRestore) {
   all.pasid_policy = PasidPolicy::kAllPresent;
   Decoder permissive(all);
   EXPECT_TRUE(permissive.Decode(image->View()).ok());
+}
+
+}  // namespace
+}  // namespace khoabi
+
+namespace khoabi {
+namespace {
+
+// Under all-present, a PASID entry is handed over as is, so the page tables
+// it points at must be preserved: the domain of every attached PASID
+// (review finding: only PASID 0's domain was).
+TEST(IommuPreserverTest, AllPresentPreservesTheDomainOfEveryPasid) {
+  HandoffBuilder b;
+  IommuPreserver io(&b, {IommuAbi::kB});
+  const int unit = io.AddIntelUnit(0xfed90000);
+  const int d0 = io.AddDomain(unit), d1 = io.AddDomain(unit);
+  const int dev = io.AddDevice(unit, 0, 1, 0, 1u << 16);
+  ASSERT_TRUE(io.Attach(dev, d0).ok());
+  ASSERT_TRUE(io.Attach(dev, d1, 70).ok());
+  ASSERT_TRUE(io.PreserveDevice(dev).ok());
+  ASSERT_TRUE(io.Finish().ok());
+  absl::StatusOr<HandoffModel> m = std::move(b).Finish();
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(m->iommu->domains.size(), 2u);
+  const pasid_entry e = m->iommu->devices[0].pasid.Entry(70);
+  bool found = false;
+  for (const IommuDomain& d : m->iommu->domains) found |= d.top_table_phys == vtd_pe_slptptr(&e);
+  EXPECT_TRUE(found) << "PASID 70's page table is not a preserved domain's";
+  bool preserved = false;
+  for (const Folio& f : m->kho.tracker.folios) preserved |= f.pa == vtd_pe_slptptr(&e);
+  EXPECT_TRUE(preserved);
 }
 
 }  // namespace

@@ -1,0 +1,133 @@
+// The fuzz oracles must see what a decoder bug would produce. Each case takes
+// an accepted decode, breaks one promise of "accepted means safe" in the
+// result (as a buggy decoder would), and asserts CheckAcceptedInvariants or
+// CheckReencode objects; the untouched result passes both.
+#include "lib/oracle.h"
+
+#include <functional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "lib/decoder.h"
+#include "lib/scenario.h"
+
+namespace khoabi {
+namespace {
+
+struct Fixture {
+  Image image;
+  HandoffModel model;
+};
+
+Fixture Make(IommuAbi abi, std::vector<uint32_t> pasids = {}) {
+  Scenario s;
+  s.abi = abi;
+  s.intel_units = 2;
+  s.devices = 4;
+  s.pasids = std::move(pasids);
+  absl::StatusOr<HandoffModel> m = BuildScenario(s);
+  EXPECT_TRUE(m.ok()) << m.status();
+  absl::StatusOr<Image> image = EncodeHandoff(*m);
+  EXPECT_TRUE(image.ok());
+  Fixture f{*std::move(image), {}};
+  Decoder decoder;
+  const DecodeResult& r = decoder.Decode(f.image.View());
+  EXPECT_TRUE(r.ok());
+  f.model = r.handoff;
+  return f;
+}
+
+TEST(OracleTest, AValidDecodePasses) {
+  for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
+    Fixture f = Make(abi);
+    const ImageView view = f.image.View();
+    EXPECT_TRUE(CheckAcceptedInvariants(view, f.model).ok())
+        << CheckAcceptedInvariants(view, f.model);
+    EXPECT_TRUE(CheckReencode(view, f.model).ok()) << CheckReencode(view, f.model);
+  }
+}
+
+struct Mutation {
+  const char* what;
+  IommuAbi abi;
+  std::function<void(HandoffModel&)> apply;
+};
+
+TEST(OracleTest, EveryBrokenPromiseIsSeen) {
+  const Mutation mutations[] = {
+      {"reference index out of range", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->devices[0].unit = 99; }},
+      {"device resolved to the wrong domain", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->devices[0].domain = 1; }},
+      {"INCOMING on a unit", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->units[0].hdr.flags |= IOMMU_SER_FLAG_INCOMING; }},
+      {"unknown flag on a domain", IommuAbi::kA,
+       [](HandoffModel& m) { m.iommu->domains[0].hdr.flags |= 0x40; }},
+      {"restored_domain set", IommuAbi::kA,
+       [](HandoffModel& m) { m.iommu->domains[0].restored_domain = 0xffff888000001000ull; }},
+      {"unit marked restored", IommuAbi::kB,
+       [](HandoffModel& m) {
+         iommu_intel_ser in = m.iommu->units[0].intel();
+         in.restored = 1;
+         m.iommu->units[0].set_intel(in);
+       }},
+      {"duplicate unit", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->units[1].token = m.iommu->units[0].token; }},
+      {"duplicate device", IommuAbi::kA,
+       [](HandoffModel& m) { m.iommu->devices[1].devid = m.iommu->devices[0].devid; }},
+      {"a PASID table dropped from the result", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->devices[0].pasid.tables.clear(); }},
+      {"a PASID entry altered in the result", IommuAbi::kB,
+       [](HandoffModel& m) {
+         PasidTable& t = m.iommu->devices[0].pasid.tables[0];
+         pasid_entry e = t.entries.Get(0);
+         e.val[1] ^= 1;
+         t.entries.Set(0, e);
+       }},
+      {"two FLB entries with one name", IommuAbi::kB,
+       [](HandoffModel& m) { m.luo.flbs.push_back(m.luo.flbs.back()); }},
+      {"a folio dropped from the tracker", IommuAbi::kB,
+       [](HandoffModel& m) { m.kho.tracker.folios.erase(m.kho.tracker.folios.begin()); }},
+      {"a tracker page preserved", IommuAbi::kB,
+       [](HandoffModel& m) {
+         m.kho.tracker.folios.push_back({m.kho.tracker.root_pa(), 0});
+         std::sort(m.kho.tracker.folios.begin(), m.kho.tracker.folios.end());
+       }},
+      {"array page count off by one", IommuAbi::kA,
+       [](HandoffModel& m) { ++m.iommu->device_pages[0].nr_objects; }},
+      {"a device's attachment id changed", IommuAbi::kB,
+       [](HandoffModel& m) { m.iommu->devices[2].attachment_id += 1; }},
+      {"a unit's register base changed", IommuAbi::kA,
+       [](HandoffModel& m) {
+         iommu_intel_ser in = m.iommu->units[1].intel();
+         in.phys_addr += 0x1000;
+         m.iommu->units[1].set_intel(in);
+       }},
+      {"liveupdate-number changed", IommuAbi::kB,
+       [](HandoffModel& m) {
+         m.luo.liveupdate_number += 1;
+         m.luo.fdt_raw.clear();
+       }},
+  };
+  for (const Mutation& mut : mutations) {
+    Fixture f =
+        Make(mut.abi, mut.abi == IommuAbi::kB ? std::vector<uint32_t>{5} : std::vector<uint32_t>{});
+    mut.apply(f.model);
+    const ImageView view = f.image.View();
+    absl::Status inv = CheckAcceptedInvariants(view, f.model);
+    absl::Status re = inv.ok() ? CheckReencode(view, f.model) : absl::OkStatus();
+    EXPECT_FALSE(inv.ok() && re.ok()) << mut.what << ": neither oracle objects";
+  }
+}
+
+TEST(OracleTest, PolicyIsChecked) {
+  Fixture f = Make(IommuAbi::kB, {5});  // accepted under B's all-present policy
+  const ImageView view = f.image.View();
+  EXPECT_TRUE(CheckAcceptedInvariants(view, f.model).ok());
+  OracleOptions no_pasid;
+  no_pasid.policy = PasidPolicy::kNoPasidOnly;
+  EXPECT_FALSE(CheckAcceptedInvariants(view, f.model, no_pasid).ok());
+}
+
+}  // namespace
+}  // namespace khoabi
