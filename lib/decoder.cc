@@ -17,15 +17,29 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   DecodeResult& r = result_;
   r.diag.Reset(options_);
   r.memory.Clear();
+  // Forget the previous decode, keeping its storage for this one.
+  for (auto it = r.handoff.blobs.rbegin(); it != r.handoff.blobs.rend(); ++it) {
+    scratch_.blob_bytes.Give(std::move(it->bytes));
+  }
   r.handoff.blobs.clear();
-  r.handoff.luo = LuoModel{};
-  r.handoff.iommu.reset();
+  {
+    LuoModel fresh;
+    fresh.flbs.swap(r.handoff.luo.flbs);
+    fresh.fdt_raw.swap(r.handoff.luo.fdt_raw);
+    fresh.flbs.clear();
+    fresh.fdt_raw.clear();
+    r.handoff.luo = std::move(fresh);
+  }
+  if (r.handoff.iommu.has_value()) {
+    scratch_.spare_iommu = *std::move(r.handoff.iommu);
+    r.handoff.iommu.reset();
+  }
   Path path;
   WorkMeter work;
   const uint64_t image_bytes = image.total_bytes();
   work.Reset(options_.max_work != 0 ? options_.max_work : WorkBudget(image_bytes));
   ImageReader reader(image);
-  DecodeContext ctx{reader, options_, path, r.diag, work, r.memory};
+  DecodeContext ctx{reader, options_, path, r.diag, work, r.memory, &scratch_};
 
   r.policy = options_.pasid_policy;
   auto finish = [&]() -> const DecodeResult& {
@@ -77,8 +91,8 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
         abi = a;
       } else if (absl::StartsWith(e.name(), "iommu")) {
         Path::Scope en = path.Enter("entry", i);
-        ctx.Report(Reason::kIommuUnknownCompatible, r.handoff.luo.flb_header_pa, "\"%s\"",
-                   std::string(e.name()).c_str());
+        ctx.Report(Reason::kIommuUnknownCompatible, r.handoff.luo.flb_header_pa, "\"%.*s\"",
+                   static_cast<int>(e.name().size()), e.name().data());
         unknown = true;
       }
     }
@@ -97,13 +111,15 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
     const bool accepted = *abi == IommuAbi::kA ? options_.accept_iommu_a : options_.accept_iommu_b;
     if (!accepted) {
       Path::Scope s = path.Enter("iommu");
+      const absl::string_view abi_name = IommuAbiName(*abi), name = iommu_entry->name();
       ctx.Report(Reason::kIommuAbiNotAccepted, iommu_entry->data,
-                 "ABI %s (\"%s\") is valid but not accepted by this decoder",
-                 std::string(IommuAbiName(*abi)).c_str(), std::string(iommu_entry->name()).c_str());
+                 "ABI %.*s (\"%.*s\") is valid but not accepted by this decoder",
+                 static_cast<int>(abi_name.size()), abi_name.data(), static_cast<int>(name.size()),
+                 name.data());
     } else {
       // Copy: iommu_entry points into r.handoff.luo, which stays put.
       const FlbEntry entry = *iommu_entry;
-      r.handoff.iommu.emplace();
+      r.handoff.iommu.emplace(std::move(scratch_.spare_iommu));
       DecodeIommu(*abi, entry, ctx, &*r.handoff.iommu, &r.handoff.blobs);
       std::sort(r.handoff.blobs.begin(), r.handoff.blobs.end(),
                 [](const BlobFolio& a, const BlobFolio& b) { return a.pa < b.pa; });

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "lib/decode_scratch.h"
 
 namespace khoabi {
 namespace {
@@ -179,6 +180,8 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
   const uint8_t* dir = ctx.reader.Bytes(pasid_table, entries * 8).data();
   if (!ctx.Charge(entries)) return false;
 
+  DecodeScratch own;
+  DecodeScratch& scratch = ScratchFor(ctx, own);
   bool ok = true;
   bool dir0_present = false, pasid0_present = false;
   Path::Scope dir_scope = ctx.path.Enter("pasid_dir");
@@ -201,6 +204,7 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
       if (ctx.stop()) return false;
     }
     if (!present) {
+      scratch.pasid_stale.TakeInto(out->stale_dir_entries);
       out->stale_dir_entries.emplace_back(d, pde);
       continue;
     }
@@ -229,6 +233,7 @@ bool DecodePasid(uint64_t pasid_table, uint64_t max_pasid, PasidPolicy policy,
     if (!ctx.Charge(kPageSize / 8)) return false;
     const uint8_t* page = ctx.reader.Bytes(table_pa, kPageSize).data();
     ok = CheckTable(page, table_pa, d, policy, att, &pasid0_present, ctx) && ok;
+    scratch.pasid_tables.TakeInto(out->tables);
     out->tables.push_back({d, pde, PasidTableContent::View(page)});
     if (ctx.stop()) return false;
   }

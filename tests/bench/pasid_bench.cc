@@ -16,6 +16,7 @@
 
 #include "benchmark/benchmark.h"
 #include "lib/decode_context.h"
+#include "lib/decode_scratch.h"
 #include "lib/decoder.h"
 #include "lib/pasid.h"
 #include "tests/bench/bench_images.h"
@@ -91,7 +92,8 @@ void Validate(benchmark::State& state, EntryMix mix) {
   for (const PreservedMemory::Entry& e : full.memory.entries()) fresh.Add(e.pa, e.order);
   fresh.Finalize(reader, path, diag);
   memory = fresh;
-  DecodeContext ctx{reader, options, path, diag, work, memory};
+  DecodeScratch scratch;
+  DecodeContext ctx{reader, options, path, diag, work, memory, &scratch};
   const PasidAttachment att{iommu.DomainOf(device), device.attachment_id};
   PasidState pasid;
   for (auto _ : state) {
