@@ -24,12 +24,17 @@ uint64_t ImageView::total_bytes() const {
 
 const SegmentView* ImageReader::Find(uint64_t pa) const {
   const std::vector<SegmentView>& segs = view_->segments;
+  if (last_ < segs.size()) {
+    const SegmentView& s = segs[last_];
+    if (pa >= s.pa && pa - s.pa < s.bytes.size()) return &s;
+  }
   // First segment starting after pa; the one before it may contain pa.
   auto it = std::upper_bound(segs.begin(), segs.end(), pa,
                              [](uint64_t p, const SegmentView& s) { return p < s.pa; });
   if (it == segs.begin()) return nullptr;
   --it;
   if (pa - it->pa >= it->bytes.size()) return nullptr;
+  last_ = static_cast<size_t>(it - segs.begin());
   return &*it;
 }
 
