@@ -24,9 +24,14 @@ uint64_t ImageView::total_bytes() const {
 
 const SegmentView* ImageReader::Find(uint64_t pa) const {
   const std::vector<SegmentView>& segs = view_->segments;
-  if (last_ < segs.size()) {
-    const SegmentView& s = segs[last_];
-    if (pa >= s.pa && pa - s.pa < s.bytes.size()) return &s;
+  // The last segment found, then the next one: decoders read in runs, mostly
+  // upwards.
+  for (size_t i = last_; i < segs.size() && i <= last_ + 1; ++i) {
+    const SegmentView& s = segs[i];
+    if (pa >= s.pa && pa - s.pa < s.bytes.size()) {
+      last_ = i;
+      return &s;
+    }
   }
   // First segment starting after pa; the one before it may contain pa.
   auto it = std::upper_bound(segs.begin(), segs.end(), pa,
