@@ -2,13 +2,22 @@
 //
 // Shapes: 1, 64 and 1024 devices (bench_images.h), IOMMU ABI A and B, kho-v1
 // bitmaps and kho-v2 radix tracker. Measured:
-//   decode/<shape>       Decoder::Decode with a reused (warm) Decoder, as a
-//                        fuzzer or a validating tool runs it;
-//   decode_cold/<shape>  a new Decoder per image, as a restoring kernel does
-//                        once per boot (includes growing its storage);
+//   decode/<shape>       Decoder::Decode with a reused (warm) Decoder, the
+//                        image hot in the caches, as a fuzzer runs it;
+//   decode_dram/<shape>  the same with the image's lines flushed from every
+//                        cache level before each decode (clflush, untimed),
+//                        as a restoring kernel finds it: in DRAM;
+//   decode_new/<shape>   a new Decoder per image (hot image), as a kernel
+//                        decodes once per boot: includes growing storage;
 //   encode/<shape>       EncodeHandoff of the model (corpus generation).
 // The summary gives time per image, MB/s of image, and the growth ratio
 // time(1024 devices) / time(64 devices): 16x the devices, linear is <= 17.
+// The 64-device images (< 1 MiB) fit this machine's 1 MiB L2 and the
+// 1024-device ones (10-13 MiB) do not, so the hot-cache growth also measures
+// the cache hierarchy; decode_dram takes that out.
+#include <emmintrin.h>
+
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -41,7 +50,34 @@ void Decode(benchmark::State& state, IommuAbi abi, KhoVersion kho, int devices) 
   state.counters["image_bytes"] = static_cast<double>(view.total_bytes());
 }
 
-void DecodeCold(benchmark::State& state, IommuAbi abi, KhoVersion kho, int devices) {
+// Evicts every line of the image from all cache levels.
+void FlushImage(const Image& image) {
+  for (const Image::Segment& s : image.segments()) {
+    for (size_t at = 0; at < s.bytes.size(); at += 64) _mm_clflush(s.bytes.data() + at);
+  }
+  _mm_mfence();
+}
+
+void DecodeDram(benchmark::State& state, IommuAbi abi, KhoVersion kho, int devices) {
+  using Clock = std::chrono::steady_clock;
+  const Encoded& e = GetRealistic(abi, kho, devices);
+  const ImageView view = e.image.View();
+  Decoder decoder;
+  decoder.Decode(view);
+  for (auto _ : state) {
+    FlushImage(e.image);
+    const Clock::time_point t0 = Clock::now();
+    const bool ok = decoder.Decode(view).ok();
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t0).count());
+    if (!ok) {
+      state.SkipWithError("the image does not decode");
+      break;
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * view.total_bytes()));
+}
+
+void DecodeNew(benchmark::State& state, IommuAbi abi, KhoVersion kho, int devices) {
   const Encoded& e = GetRealistic(abi, kho, devices);
   const ImageView view = e.image.View();
   for (auto _ : state) {
@@ -69,15 +105,19 @@ void Encode(benchmark::State& state, IommuAbi abi, KhoVersion kho, int devices) 
 }
 
 void Register() {
-  for (const char* what : {"decode", "decode_cold", "encode"}) {
+  for (const char* what : {"decode", "decode_dram", "decode_new", "encode"}) {
     const std::string w = what;
-    auto* fn = w == "decode" ? Decode : w == "decode_cold" ? DecodeCold : Encode;
+    auto* fn = w == "decode"        ? Decode
+               : w == "decode_dram" ? DecodeDram
+               : w == "decode_new"  ? DecodeNew
+                                    : Encode;
     for (IommuAbi abi : kAbis) {
       for (KhoVersion kho : kKhos) {
         for (int devices : kDeviceCounts) {
-          benchmark::RegisterBenchmark((w + "/" + ShapeName(abi, kho, devices)).c_str(), fn, abi,
-                                       kho, devices)
-              ->Unit(benchmark::kMicrosecond);
+          auto* b = benchmark::RegisterBenchmark((w + "/" + ShapeName(abi, kho, devices)).c_str(),
+                                                 fn, abi, kho, devices);
+          b->Unit(benchmark::kMicrosecond);
+          if (w == "decode_dram") b->UseManualTime();
         }
       }
     }
@@ -86,30 +126,34 @@ void Register() {
 
 void Summarize(const Results& results) {
   std::printf(
-      "Whole-handoff decode and encode (medians; growth = time(1024 devices) /"
-      " time(64 devices), linear <= 17)\n\n");
+      "Whole-handoff decode and encode (medians). decode: reused Decoder, image hot in the"
+      " caches; from DRAM: the image flushed from the caches first; new Decoder: a fresh one"
+      " per image.\n\n");
   std::printf(
-      "| shape | image MiB | decode ms | decode MB/s | cold decode ms | encode ms |"
-      " encode MB/s |\n");
-  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+      "| shape | image MiB | decode ms | decode MB/s | from DRAM ms | from DRAM MB/s |"
+      " new Decoder ms | encode ms | encode MB/s |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  auto ms = [](const Result* r) { return r ? r->seconds * 1e3 : 0.0; };
+  auto mbs = [](const Result* r) { return r ? r->counter("bytes_per_second") / 1e6 : 0.0; };
   for (IommuAbi abi : kAbis) {
     for (KhoVersion kho : kKhos) {
       for (int devices : kDeviceCounts) {
         const std::string shape = ShapeName(abi, kho, devices);
         const Result* d = results.Find("decode/" + shape);
-        const Result* c = results.Find("decode_cold/" + shape);
+        const Result* m = results.Find("decode_dram/" + shape);
+        const Result* n = results.Find("decode_new/" + shape);
         const Result* e = results.Find("encode/" + shape);
-        if (d == nullptr && c == nullptr && e == nullptr) continue;
+        if (d == nullptr && m == nullptr && n == nullptr && e == nullptr) continue;
         const double mib = d ? d->counter("image_bytes") / (1 << 20) : 0;
-        std::printf("| %s | %.2f | %.3f | %.0f | %.3f | %.3f | %.0f |\n", shape.c_str(), mib,
-                    d ? d->seconds * 1e3 : 0, d ? d->counter("bytes_per_second") / 1e6 : 0,
-                    c ? c->seconds * 1e3 : 0, e ? e->seconds * 1e3 : 0,
-                    e ? e->counter("bytes_per_second") / 1e6 : 0);
+        std::printf("| %s | %.2f | %.3f | %.0f | %.3f | %.0f | %.3f | %.3f | %.0f |\n",
+                    shape.c_str(), mib, ms(d), mbs(d), ms(m), mbs(m), ms(n), ms(e), mbs(e));
       }
     }
   }
-  std::printf("\n| shape | decode growth 64->1024 | cold decode growth | encode growth |\n");
-  std::printf("| --- | ---: | ---: | ---: |\n");
+  std::printf(
+      "\nGrowth: time(1024 devices) / time(64 devices), 16x the devices (linear <= 17)\n\n");
+  std::printf("| ABI, tracker | decode | decode from DRAM | new Decoder | encode |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
   for (IommuAbi abi : kAbis) {
     for (KhoVersion kho : kKhos) {
       auto growth = [&](const std::string& what) {
@@ -117,8 +161,9 @@ void Summarize(const Results& results) {
         const Result* large = results.Find(what + "/" + ShapeName(abi, kho, 1024));
         return small && large && small->seconds > 0 ? large->seconds / small->seconds : 0.0;
       };
-      std::printf("| %s | %.2f | %.2f | %.2f |\n", ShapeName(abi, kho, 0).substr(0, 8).c_str(),
-                  growth("decode"), growth("decode_cold"), growth("encode"));
+      std::printf("| %s, %s | %.2f | %.2f | %.2f | %.2f |\n", abi == IommuAbi::kA ? "A" : "B",
+                  kho == KhoVersion::kV1 ? "kho-v1" : "kho-v2", growth("decode"),
+                  growth("decode_dram"), growth("decode_new"), growth("encode"));
     }
   }
 }
