@@ -33,7 +33,7 @@ class StoragePool {
     if (free_.empty()) {
       // A new container: room to keep it later is made now, while the
       // caller allocates anyway, so that giving back never allocates.
-      free_.reserve(++created_);
+      if (free_.capacity() < ++created_) free_.reserve(2 * created_);
       return Container();
     }
     Container c = std::move(free_.back());
