@@ -9,22 +9,6 @@
 
 namespace khoabi {
 
-void Path::Push(const char* name, uint64_t index) {
-  if (depth_ < kMaxDepth) {
-    segments_[depth_++] = Segment{name, index};
-  } else {
-    ++overflow_;
-  }
-}
-
-void Path::Pop() {
-  if (overflow_ > 0) {
-    --overflow_;
-  } else if (depth_ > 0) {
-    --depth_;
-  }
-}
-
 void Path::Format(char* buf, size_t size) const {
   // By hand, not snprintf per segment: a rejection may format up to
   // max_problems paths, and this was most of the cost of reporting.

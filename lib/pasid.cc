@@ -96,45 +96,38 @@ void CheckPasid0(const pasid_entry& e, uint64_t pa, const PasidAttachment& att,
   }
 }
 
-// Whether `count` entries have anything to report: a problem in any, or a
-// present entry the policy forbids.
-bool NeedsReport(const uint8_t* entries, uint32_t count, PasidPolicy policy) {
-  if (!PasidEntriesClean(entries, count)) return true;
-  if (policy != PasidPolicy::kNoPasidOnly) return false;
-  uint64_t q0s = 0;
-  for (uint32_t i = 0; i < count; ++i) q0s |= Load(entries + i * kEntryBytes);
-  return (q0s & VTD_PE0_PRESENT) != 0;
+// Bit i set: entry i of the `count` (<= 64) at `entries` is present.
+uint64_t PresentMask(const uint8_t* entries, uint32_t count) {
+  uint64_t mask = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    mask |= (Load(entries + i * kEntryBytes) & VTD_PE0_PRESENT) << i;
+  }
+  return mask;
 }
 
 // Validates one present table. Returns false if an error was reported.
 bool CheckTable(const uint8_t* page, uint64_t table_pa, uint32_t dir_index, PasidPolicy policy,
                 const PasidAttachment& att, bool* pasid0_present, DecodeContext& ctx) {
-  // PASID 0 always takes the reporting loop: it is compared with its domain
-  // (warnings) and its presence is recorded. The other entries take it only
-  // if something among them is to be reported.
-  const uint32_t first = dir_index == 0 ? 1 : 0;
-  const uint32_t end =
-      NeedsReport(page + first * kEntryBytes, VTD_PASID_TBL_ENTRIES - first, policy)
-          ? VTD_PASID_TBL_ENTRIES
-          : first;
   bool ok = true;
-  for (uint32_t i = 0; i < end; ++i) {
+  // Entry i, known well formed or not; false when decoding must stop.
+  auto visit = [&](uint32_t i, bool known_clean) {
     const uint8_t* p = page + i * kEntryBytes;
     const uint64_t q0 = Load(p);
     if (!(q0 & VTD_PE0_PRESENT)) {
+      if (known_clean) return true;  // absent and well formed: all zero
       // Non-present: only leftovers matter (a warning), so look at the rest
       // only when the whole entry is not zero.
       uint64_t any = q0;
       for (uint32_t q = 1; q < 8; ++q) any |= Load(p + 8 * q);
-      if (any == 0) continue;
+      if (any == 0) return true;
     }
     pasid_entry e;
     std::memcpy(&e, p, sizeof e);
-    const unsigned bad = vtd_pasid_entry_problems(&e);
+    const unsigned bad = known_clean ? 0 : vtd_pasid_entry_problems(&e);
     const bool present = (q0 & VTD_PE0_PRESENT) != 0;
     const bool is_pasid0 = dir_index == 0 && i == 0;
     if (bad == 0 && !is_pasid0 && !(present && policy == PasidPolicy::kNoPasidOnly)) {
-      continue;  // the common case: a well-formed entry the policy allows
+      return true;  // the common case: a well-formed entry the policy allows
     }
     Path::Scope s = ctx.path.Enter("table", i);
     const uint64_t pa = table_pa + i * kEntryBytes;
@@ -149,7 +142,28 @@ bool CheckTable(const uint8_t* page, uint64_t table_pa, uint32_t dir_index, Pasi
       *pasid0_present = true;
       if (bad == 0) CheckPasid0(e, pa, att, ctx);
     }
-    if (ctx.stop()) return false;
+    return !ctx.stop();
+  };
+  // PASID 0 always takes the entry-by-entry walk: it is compared with its
+  // domain (warnings) and its presence is recorded. The other entries take
+  // it only if something among them is to be reported; when all of them are
+  // well formed, only the present ones can be (under kNoPasidOnly).
+  const uint32_t first = dir_index == 0 ? 1 : 0;
+  const uint8_t* rest = page + first * kEntryBytes;
+  const uint32_t rest_count = VTD_PASID_TBL_ENTRIES - first;
+  if (!PasidEntriesClean(rest, rest_count)) {
+    for (uint32_t i = 0; i < VTD_PASID_TBL_ENTRIES; ++i) {
+      if (!visit(i, false)) return false;
+    }
+    return ok;
+  }
+  for (uint32_t i = 0; i < first; ++i) {
+    if (!visit(i, false)) return false;
+  }
+  if (policy == PasidPolicy::kNoPasidOnly) {
+    for (uint64_t m = PresentMask(rest, rest_count); m != 0; m &= m - 1) {
+      if (!visit(first + static_cast<uint32_t>(__builtin_ctzll(m)), true)) return false;
+    }
   }
   return ok;
 }
