@@ -230,14 +230,13 @@ static inline unsigned int vtd_pasid_entry_problems(const struct pasid_entry *pe
       (q0 & VTD_PE0_RESERVED) | (q1 & VTD_PE1_RESERVED) | (q2 & VTD_PE2_RESERVED);
   const unsigned int bad_pgtt = ((VTD_PGTT_VALID_SET >> pgtt) & 1u) ^ 1u;
   const unsigned int bad_aw = ((VTD_AW_VALID_SET >> aw) & 1u) ^ 1u;
-  const unsigned int present = ((unsigned int)(reserved != 0) * VTD_PE_BAD_RESERVED) |
-                               ((unsigned int)(high != 0) * VTD_PE_BAD_HIGH_QWORDS) |
-                               (bad_pgtt * VTD_PE_BAD_PGTT) | ((sl & bad_aw) * VTD_PE_BAD_AW) |
-                               ((sl & (unsigned int)((q0 & VTD_PE0_SLPTPTR_MASK) == 0)) *
-                                VTD_PE_BAD_NO_SLPTPTR) |
-                               ((fl & (unsigned int)(flpm > VTD_FLPM_5LEVEL)) * VTD_PE_BAD_FLPM) |
-                               ((fl & (unsigned int)((q2 & VTD_PE2_FLPTPTR_MASK) == 0)) *
-                                VTD_PE_BAD_NO_FLPTPTR);
+  const unsigned int present =
+      ((unsigned int)(reserved != 0) * VTD_PE_BAD_RESERVED) |
+      ((unsigned int)(high != 0) * VTD_PE_BAD_HIGH_QWORDS) | (bad_pgtt * VTD_PE_BAD_PGTT) |
+      ((sl & bad_aw) * VTD_PE_BAD_AW) |
+      ((sl & (unsigned int)((q0 & VTD_PE0_SLPTPTR_MASK) == 0)) * VTD_PE_BAD_NO_SLPTPTR) |
+      ((fl & (unsigned int)(flpm > VTD_FLPM_5LEVEL)) * VTD_PE_BAD_FLPM) |
+      ((fl & (unsigned int)((q2 & VTD_PE2_FLPTPTR_MASK) == 0)) * VTD_PE_BAD_NO_FLPTPTR);
   const unsigned int absent = (unsigned int)((q0 | q1 | q2 | high) != 0) * VTD_PE_BAD_STALE;
   /* All ones for a present entry, zero otherwise. */
   const unsigned int use_present = 0u - (unsigned int)(q0 & VTD_PE0_PRESENT);
