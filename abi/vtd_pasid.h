@@ -198,35 +198,49 @@ static inline unsigned int vtd_pde_problems(uint64_t pde) {
 #define VTD_PE_BAD_NO_FLPTPTR (1u << 6)  /* PGTT 1/3 without FLPTPTR */
 #define VTD_PE_BAD_STALE (1u << 7)       /* not present, yet bits set */
 
+/* Per PGTT value (bit n: PGTT n): which are valid, which use each level. */
+#define VTD_PGTT_VALID_SET 0x1eu /* 1-4 */
+#define VTD_PGTT_SL_SET 0x0cu    /* second level and nested use SLPTPTR, AW */
+#define VTD_PGTT_FL_SET 0x0au    /* first level and nested use FLPTPTR, FLPM */
+#define VTD_AW_VALID_SET 0x0eu   /* AW 1-3 */
+
 /*
  * vtd_pasid_entry_problems - VTD_PE_BAD_* bits of one PASID entry.
  *
  * Present entries: reserved bits, qwords 3-7, PGTT, and per PGTT (first-level
  * 1, second-level 2, nested 3, pass-through 4) the fields it uses: AW 1-3 and
  * SLPTPTR for 2 and 3, FLPM 0-1 and FLPTPTR for 1 and 3; pass-through's
- * pointers are ignored. A non-present entry is only checked for leftovers.
+ * pointers are ignored; an invalid PGTT is only VTD_PE_BAD_PGTT (its fields
+ * mean nothing). A non-present entry is only checked for leftovers.
+ *
+ * Written without data-dependent branches: a decoder runs it on each of up
+ * to 2^20 entries of a directory, whose PGTTs and presence a branch
+ * predictor cannot learn, and ORs the results of a whole table to know
+ * whether anything in it needs reporting.
  */
 static inline unsigned int vtd_pasid_entry_problems(const struct pasid_entry *pe) {
-  uint64_t q0 = pe->val[0], q1 = pe->val[1], q2 = pe->val[2];
-  uint64_t high = pe->val[3] | pe->val[4] | pe->val[5] | pe->val[6] | pe->val[7];
-  unsigned int bad = 0, pgtt, aw, flpm;
-  if (!(q0 & VTD_PE0_PRESENT)) return (q0 | q1 | q2 | high) ? VTD_PE_BAD_STALE : 0;
-  if ((q0 & VTD_PE0_RESERVED) | (q1 & VTD_PE1_RESERVED) | (q2 & VTD_PE2_RESERVED))
-    bad |= VTD_PE_BAD_RESERVED;
-  if (high) bad |= VTD_PE_BAD_HIGH_QWORDS;
-  pgtt = (unsigned int)((q0 & VTD_PE0_PGTT_MASK) >> VTD_PE0_PGTT_SHIFT);
-  aw = (unsigned int)((q0 & VTD_PE0_AW_MASK) >> VTD_PE0_AW_SHIFT);
-  flpm = (unsigned int)((q2 & VTD_PE2_FLPM_MASK) >> VTD_PE2_FLPM_SHIFT);
-  if (pgtt < VTD_PGTT_FL_ONLY || pgtt > VTD_PGTT_PT) return bad | VTD_PE_BAD_PGTT;
-  if (pgtt == VTD_PGTT_SL_ONLY || pgtt == VTD_PGTT_NESTED) {
-    if (aw < VTD_AW_39BIT_3LEVEL || aw > VTD_AW_57BIT_5LEVEL) bad |= VTD_PE_BAD_AW;
-    if (!(q0 & VTD_PE0_SLPTPTR_MASK)) bad |= VTD_PE_BAD_NO_SLPTPTR;
-  }
-  if (pgtt == VTD_PGTT_FL_ONLY || pgtt == VTD_PGTT_NESTED) {
-    if (flpm > VTD_FLPM_5LEVEL) bad |= VTD_PE_BAD_FLPM;
-    if (!(q2 & VTD_PE2_FLPTPTR_MASK)) bad |= VTD_PE_BAD_NO_FLPTPTR;
-  }
-  return bad;
+  const uint64_t q0 = pe->val[0], q1 = pe->val[1], q2 = pe->val[2];
+  const uint64_t high = pe->val[3] | pe->val[4] | pe->val[5] | pe->val[6] | pe->val[7];
+  const unsigned int pgtt = (unsigned int)((q0 & VTD_PE0_PGTT_MASK) >> VTD_PE0_PGTT_SHIFT);
+  const unsigned int aw = (unsigned int)((q0 & VTD_PE0_AW_MASK) >> VTD_PE0_AW_SHIFT);
+  const unsigned int flpm = (unsigned int)((q2 & VTD_PE2_FLPM_MASK) >> VTD_PE2_FLPM_SHIFT);
+  const unsigned int sl = (VTD_PGTT_SL_SET >> pgtt) & 1u; /* 0 for an invalid PGTT */
+  const unsigned int fl = (VTD_PGTT_FL_SET >> pgtt) & 1u;
+  const uint64_t reserved =
+      (q0 & VTD_PE0_RESERVED) | (q1 & VTD_PE1_RESERVED) | (q2 & VTD_PE2_RESERVED);
+  const unsigned int bad_pgtt = ((VTD_PGTT_VALID_SET >> pgtt) & 1u) ^ 1u;
+  const unsigned int bad_aw = ((VTD_AW_VALID_SET >> aw) & 1u) ^ 1u;
+  const unsigned int present =
+      ((unsigned int)(reserved != 0) * VTD_PE_BAD_RESERVED) |
+      ((unsigned int)(high != 0) * VTD_PE_BAD_HIGH_QWORDS) | (bad_pgtt * VTD_PE_BAD_PGTT) |
+      ((sl & bad_aw) * VTD_PE_BAD_AW) |
+      ((sl & (unsigned int)((q0 & VTD_PE0_SLPTPTR_MASK) == 0)) * VTD_PE_BAD_NO_SLPTPTR) |
+      ((fl & (unsigned int)(flpm > VTD_FLPM_5LEVEL)) * VTD_PE_BAD_FLPM) |
+      ((fl & (unsigned int)((q2 & VTD_PE2_FLPTPTR_MASK) == 0)) * VTD_PE_BAD_NO_FLPTPTR);
+  const unsigned int absent = (unsigned int)((q0 | q1 | q2 | high) != 0) * VTD_PE_BAD_STALE;
+  /* All ones for a present entry, zero otherwise. */
+  const unsigned int use_present = 0u - (unsigned int)(q0 & VTD_PE0_PRESENT);
+  return (present & use_present) | (absent & ~use_present);
 }
 
 #endif /* KHOABI_ABI_VTD_PASID_H_ */

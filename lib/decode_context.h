@@ -13,6 +13,8 @@
 
 namespace khoabi {
 
+struct DecodeScratch;  // decode_scratch.h
+
 struct DecodeContext {
   const ImageReader& reader;
   const Options& options;
@@ -20,6 +22,9 @@ struct DecodeContext {
   Diagnostics& diag;
   WorkMeter& work;
   PreservedMemory& memory;
+  // Working storage kept between decodes (decode_scratch.h); null when the
+  // caller keeps none: each layer then uses its own for the call.
+  DecodeScratch* scratch = nullptr;
 
   // Report at the current path.
   bool Report(Reason reason, uint64_t pa, const char* fmt = nullptr, ...)

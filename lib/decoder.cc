@@ -14,20 +14,57 @@
 
 namespace khoabi {
 
+namespace {
+
+// Names of the IOMMU live-update family: a newer version, or the Feb 2026
+// posting's "iommu-v1". Other FLBs are not ours to judge.
+bool IsIommuFamilyName(absl::string_view name) {
+  return absl::StartsWith(name, IOMMU_B_FLB_COMPATIBLE) || name == "iommu-v1";
+}
+
+}  // namespace
+
 const DecodeResult& Decoder::Decode(const ImageView& image) {
   DecodeResult& r = result_;
   r.diag.Reset(options_);
   r.memory.Clear();
-  r.handoff.kho = KhoModel{};
+  // Forget the previous decode, keeping its storage for this one.
+  for (auto it = r.handoff.blobs.rbegin(); it != r.handoff.blobs.rend(); ++it) {
+    scratch_.blob_bytes.Give(std::move(it->bytes));
+  }
+  r.handoff.kho.root_fdt_pa = 0;
+  r.handoff.kho.version = KhoVersion::kV2;
+  for (auto it = r.handoff.kho.subnodes.rbegin(); it != r.handoff.kho.subnodes.rend(); ++it) {
+    scratch_.subnode_names.Give(std::move(it->name));
+  }
+  r.handoff.kho.subnodes.clear();
+  r.handoff.kho.root_fdt_raw.clear();
+  r.handoff.kho.tracker.folios.clear();
+  r.handoff.kho.tracker.radix_pages.clear();
+  for (auto it = r.handoff.kho.tracker.chunks.rbegin(); it != r.handoff.kho.tracker.chunks.rend();
+       ++it) {
+    scratch_.chunk_entries.Give(std::move(it->entries));
+  }
+  r.handoff.kho.tracker.chunks.clear();
   r.handoff.blobs.clear();
-  r.handoff.luo = LuoModel{};
-  r.handoff.iommu.reset();
+  {
+    LuoModel fresh;
+    fresh.flbs.swap(r.handoff.luo.flbs);
+    fresh.fdt_raw.swap(r.handoff.luo.fdt_raw);
+    fresh.flbs.clear();
+    fresh.fdt_raw.clear();
+    r.handoff.luo = std::move(fresh);
+  }
+  if (r.handoff.iommu.has_value()) {
+    scratch_.spare_iommu = *std::move(r.handoff.iommu);
+    r.handoff.iommu.reset();
+  }
   Path path;
   WorkMeter work;
   const uint64_t image_bytes = image.total_bytes();
   work.Reset(options_.max_work != 0 ? options_.max_work : WorkBudget(image_bytes));
   ImageReader reader(image);
-  DecodeContext ctx{reader, options_, path, r.diag, work, r.memory};
+  DecodeContext ctx{reader, options_, path, r.diag, work, r.memory, &scratch_};
 
   r.policy = options_.pasid_policy;
   auto finish = [&]() -> const DecodeResult& {
@@ -72,29 +109,31 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
     Path::Scope s = path.Enter("luo");
     Path::Scope f = path.Enter("flb_header");
     int known = 0;
-    std::vector<size_t> unknown;
+    size_t unknown = 0;
     for (size_t i = 0; i < r.handoff.luo.flbs.size(); ++i) {
       const FlbEntry& e = r.handoff.luo.flbs[i];
       if (std::optional<IommuAbi> a = IommuAbiFromName(e.name()); a.has_value()) {
         ++known;
         iommu_entry = &e;
         abi = a;
-      } else if (absl::StartsWith(e.name(), IOMMU_B_FLB_COMPATIBLE) || e.name() == "iommu-v1") {
-        unknown.push_back(i);
+      } else if (IsIommuFamilyName(e.name())) {
+        ++unknown;
       }
     }
     if (known > 1) {
       ctx.Report(Reason::kFlbAmbiguousIommu, r.handoff.luo.flb_header_pa, "%d IOMMU entries",
                  known);
       iommu_entry = nullptr;
-    } else if (known == 0 && !unknown.empty()) {
-      for (size_t i : unknown) {
+    } else if (known == 0 && unknown != 0) {
+      for (size_t i = 0; i < r.handoff.luo.flbs.size(); ++i) {
+        const absl::string_view name = r.handoff.luo.flbs[i].name();
+        if (!IsIommuFamilyName(name)) continue;
         Path::Scope en = path.Enter("entry", i);
         ctx.Report(
             Reason::kIommuUnknownCompatible,
             r.handoff.luo.flb_header_pa + sizeof(luo_flb_header_ser) + i * sizeof(luo_flb_ser),
-            "\"%s\" is no IOMMU ABI this decoder supports",
-            std::string(r.handoff.luo.flbs[i].name()).c_str());
+            "\"%.*s\" is no IOMMU ABI this decoder supports", static_cast<int>(name.size()),
+            name.data());
       }
     } else if (known == 0 && options_.require_iommu && r.diag.ok()) {
       ctx.Report(Reason::kFlbNoIommuEntry, r.handoff.luo.flb_header_pa,
@@ -107,13 +146,15 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
     const bool accepted = *abi == IommuAbi::kA ? options_.accept_iommu_a : options_.accept_iommu_b;
     if (!accepted) {
       Path::Scope s = path.Enter("iommu");
+      const absl::string_view abi_name = IommuAbiName(*abi), name = iommu_entry->name();
       ctx.Report(Reason::kIommuAbiNotAccepted, iommu_entry->data,
-                 "ABI %s (\"%s\") is valid but not accepted by this decoder",
-                 std::string(IommuAbiName(*abi)).c_str(), std::string(iommu_entry->name()).c_str());
+                 "ABI %.*s (\"%.*s\") is valid but not accepted by this decoder",
+                 static_cast<int>(abi_name.size()), abi_name.data(), static_cast<int>(name.size()),
+                 name.data());
     } else {
       // Copy: iommu_entry points into r.handoff.luo, which stays put.
       const FlbEntry entry = *iommu_entry;
-      r.handoff.iommu.emplace();
+      r.handoff.iommu.emplace(std::move(scratch_.spare_iommu));
       DecodeIommu(*abi, entry, ctx, &*r.handoff.iommu, &r.handoff.blobs);
       std::sort(r.handoff.blobs.begin(), r.handoff.blobs.end(),
                 [](const BlobFolio& a, const BlobFolio& b) { return a.pa < b.pa; });

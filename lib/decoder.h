@@ -12,12 +12,14 @@
 //   if (!r.ok()) std::cerr << r.diag.first_error()->ToString() << "\n";
 //
 // A Decoder keeps its working storage between calls: once warmed up on an
-// image, decoding an image of that size again (valid or not) does not need
-// to grow it, and reporting a problem never allocates.
+// image (it decoded it once), decoding that image again, valid or not,
+// allocates nothing, and reporting a problem never allocates
+// (tests/decoder_allocation_test.cc counts).
 #ifndef KHOABI_LIB_DECODER_H_
 #define KHOABI_LIB_DECODER_H_
 
 #include "absl/status/statusor.h"
+#include "lib/decode_scratch.h"
 #include "lib/diagnostics.h"
 #include "lib/handoff.h"
 #include "lib/image.h"
@@ -51,6 +53,7 @@ class Decoder {
  private:
   Options options_;
   DecodeResult result_;
+  DecodeScratch scratch_;
 };
 
 // DecodeHandoff is the one-shot form: the decoded model, or the first error

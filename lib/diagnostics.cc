@@ -9,36 +9,34 @@
 
 namespace khoabi {
 
-void Path::Push(const char* name, uint64_t index) {
-  if (depth_ < kMaxDepth) {
-    segments_[depth_++] = Segment{name, index};
-  } else {
-    ++overflow_;
-  }
-}
-
-void Path::Pop() {
-  if (overflow_ > 0) {
-    --overflow_;
-  } else if (depth_ > 0) {
-    --depth_;
-  }
-}
-
 void Path::Format(char* buf, size_t size) const {
+  // By hand, not snprintf per segment: a rejection may format up to
+  // max_problems paths, and this was most of the cost of reporting.
   if (size == 0) return;
   size_t used = 0;
-  buf[0] = '\0';
+  auto put = [&](const char* s, size_t n) {
+    const size_t room = size - 1 - used;
+    const size_t take = n < room ? n : room;
+    std::memcpy(buf + used, s, take);
+    used += take;
+  };
   for (int i = 0; i < depth_ && used + 1 < size; ++i) {
     const Segment& s = segments_[i];
-    int n = s.index == kNoIndex
-                ? std::snprintf(buf + used, size - used, "%s%s", i ? "." : "", s.name)
-                : std::snprintf(buf + used, size - used, "%s%s[%llu]", i ? "." : "", s.name,
-                                static_cast<unsigned long long>(s.index));
-    if (n < 0) break;
-    used += static_cast<size_t>(n);
+    if (i > 0) put(".", 1);
+    put(s.name, std::strlen(s.name));
+    if (s.index == kNoIndex) continue;
+    char digits[24];
+    size_t n = sizeof digits;
+    digits[--n] = ']';
+    uint64_t v = s.index;
+    do {
+      digits[--n] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    digits[--n] = '[';
+    put(digits + n, sizeof digits - n);
   }
-  if (used >= size) buf[size - 1] = '\0';
+  buf[used] = '\0';
 }
 
 std::string Path::ToString() const {

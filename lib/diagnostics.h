@@ -59,8 +59,21 @@ class Path {
     return Scope(this);
   }
 
-  void Push(const char* name, uint64_t index);
-  void Pop();
+  // Push and Pop run for every record a decoder enters: inline.
+  void Push(const char* name, uint64_t index) {
+    if (depth_ < kMaxDepth) {
+      segments_[depth_++] = Segment{name, index};
+    } else {
+      ++overflow_;
+    }
+  }
+  void Pop() {
+    if (overflow_ > 0) {
+      --overflow_;
+    } else if (depth_ > 0) {
+      --depth_;
+    }
+  }
   int depth() const { return depth_; }
 
   // Format writes the path, NUL-terminated, truncating to `size`.

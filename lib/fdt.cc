@@ -2,6 +2,7 @@
 
 #include <libfdt.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -111,11 +112,13 @@ int MatchCompatible(const FdtPage& page, int node, std::initializer_list<const c
     }
     at = end + 1;
   }
-  std::string shown(value, static_cast<size_t>(len));
-  for (char& c : shown) {
-    if (c == '\0') c = ' ';
-  }
-  diag.Report(Reason::kUnknownCompatible, path, pa, "\"%.60s\"", shown.c_str());
+  // The list as one string, NULs shown as spaces; on the stack, as
+  // rejecting must not allocate.
+  char shown[61];
+  const size_t n = std::min(static_cast<size_t>(len), sizeof shown - 1);
+  for (size_t i = 0; i < n; ++i) shown[i] = value[i] == '\0' ? ' ' : value[i];
+  shown[n] = '\0';
+  diag.Report(Reason::kUnknownCompatible, path, pa, "\"%s\"", shown);
   return -1;
 }
 

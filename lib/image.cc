@@ -24,12 +24,22 @@ uint64_t ImageView::total_bytes() const {
 
 const SegmentView* ImageReader::Find(uint64_t pa) const {
   const std::vector<SegmentView>& segs = view_->segments;
+  // The last segment found, then the next one: decoders read in runs, mostly
+  // upwards.
+  for (size_t i = last_; i < segs.size() && i <= last_ + 1; ++i) {
+    const SegmentView& s = segs[i];
+    if (pa >= s.pa && pa - s.pa < s.bytes.size()) {
+      last_ = i;
+      return &s;
+    }
+  }
   // First segment starting after pa; the one before it may contain pa.
   auto it = std::upper_bound(segs.begin(), segs.end(), pa,
                              [](uint64_t p, const SegmentView& s) { return p < s.pa; });
   if (it == segs.begin()) return nullptr;
   --it;
   if (pa - it->pa >= it->bytes.size()) return nullptr;
+  last_ = static_cast<size_t>(it - segs.begin());
   return &*it;
 }
 

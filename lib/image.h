@@ -74,6 +74,9 @@ class ImageReader {
  private:
   const SegmentView* Find(uint64_t pa) const;
   const ImageView* view_;
+  // The segment of the last access: it and the next are tried first.
+  // (So a reader is not for concurrent use; make one per thread.)
+  mutable size_t last_ = 0;
 };
 
 // Image: an image that owns its bytes.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "lib/decode_scratch.h"
 #include "lib/list_walk.h"
 #include "lib/pasid.h"
 
@@ -190,12 +191,7 @@ uint64_t ListHead(const std::vector<IommuArrayPage>& pages) {
 // --- decoding ------------------------------------------------------------------
 
 // An array page, for resolving references.
-struct PageRef {
-  uint64_t pa;
-  IommuObjectKind kind;
-  uint64_t first;  // index of its first object in the model's vector
-  uint64_t count;
-};
+using PageRef = DecodeScratch::ArrayPageRef;
 
 const char* KindName(IommuObjectKind k) {
   return k == IommuObjectKind::kUnit ? "unit" : k == IommuObjectKind::kDomain ? "domain" : "device";
@@ -203,8 +199,19 @@ const char* KindName(IommuObjectKind k) {
 
 class IommuDecoder {
  public:
-  IommuDecoder(IommuAbi abi, DecodeContext& ctx, IommuModel* out, std::vector<BlobFolio>* blobs)
-      : abi_(abi), layout_(LayoutOf(abi)), ctx_(ctx), m_(*out), blobs_(*blobs) {}
+  IommuDecoder(IommuAbi abi, DecodeContext& ctx, DecodeScratch& scratch, IommuModel* out,
+               std::vector<BlobFolio>* blobs)
+      : abi_(abi),
+        layout_(LayoutOf(abi)),
+        ctx_(ctx),
+        scratch_(scratch),
+        m_(*out),
+        blobs_(*blobs),
+        page_refs_(scratch.array_pages),
+        object_pas_(scratch.object_pas) {
+    page_refs_.clear();
+    for (std::vector<uint64_t>& pas : scratch.object_pas) pas.clear();
+  }
 
   bool Run(const FlbEntry& entry);
 
@@ -224,14 +231,15 @@ class IommuDecoder {
   IommuAbi abi_;
   const IommuAbiLayout& layout_;
   DecodeContext& ctx_;
+  DecodeScratch& scratch_;
   IommuModel& m_;
   std::vector<BlobFolio>& blobs_;
   uint64_t ObjectPa(IommuObjectKind kind, size_t i) const {
     return object_pas_[static_cast<size_t>(kind)][i];
   }
 
-  std::vector<PageRef> page_refs_;       // sorted by pa after the walk
-  std::vector<uint64_t> object_pas_[3];  // PA of every object, per kind
+  std::vector<PageRef>& page_refs_;         // sorted by pa after the walk
+  std::vector<uint64_t> (&object_pas_)[3];  // PA of every object, per kind
   bool ok_ = true;
 };
 
@@ -414,9 +422,9 @@ bool IommuDecoder::CheckUnit(size_t i) {
                      (abi_ == IommuAbi::kB && u.type == IOMMU_SER_TYPE_ARM_SMMUV3);
   if (!known) {
     Path::Scope t = ctx_.path.Enter("type");
-    ok = !ctx_.Report(Reason::kIommuUnknownType, pa, "type %llu in ABI %s",
+    ok = !ctx_.Report(Reason::kIommuUnknownType, pa, "type %llu in ABI %.*s",
                       static_cast<unsigned long long>(u.type),
-                      std::string(IommuAbiName(abi_)).c_str()) &&
+                      static_cast<int>(IommuAbiName(abi_).size()), IommuAbiName(abi_).data()) &&
          ok;
     return ok;
   }
@@ -512,14 +520,16 @@ bool IommuDecoder::ClaimBlob(uint64_t pa, const char* field) {
   Path::Scope f = ctx_.path.Enter(field);
   if (!ctx_.memory.Claim(pa, 0, ctx_.path, ctx_.diag)) return false;
   absl::Span<const uint8_t> page = ctx_.reader.Bytes(pa, kPageSize);
-  blobs_.push_back({pa, 0, std::vector<uint8_t>(page.begin(), page.end())});
+  blobs_.push_back({pa, 0, scratch_.blob_bytes.Take()});
+  blobs_.back().bytes.assign(page.begin(), page.end());
   return ctx_.Charge(kPageSize / 8);
 }
 
 bool IommuDecoder::CheckDuplicates() {
   bool ok = true;
   // Live units by (type, token), live devices by (segment, devid).
-  std::vector<std::pair<std::pair<uint64_t, uint64_t>, size_t>> keys;
+  std::vector<std::pair<std::pair<uint64_t, uint64_t>, size_t>>& keys = scratch_.duplicate_keys;
+  keys.clear();
   for (size_t i = 0; i < m_.units.size(); ++i) {
     if (!m_.units[i].hdr.deleted()) keys.push_back({{m_.units[i].type, m_.units[i].token}, i});
   }
@@ -590,7 +600,8 @@ bool IommuDecoder::Run(const FlbEntry& entry) {
   ok_ = CheckDuplicates() && ok_;
 
   // ref_count: a unit holds one reference plus one per live device.
-  std::vector<uint32_t> unit_users(m_.units.size(), 0);
+  std::vector<uint32_t>& unit_users = scratch_.unit_users;
+  unit_users.assign(m_.units.size(), 0);
   for (const IommuDevice& d : m_.devices) {
     if (!d.hdr.deleted() && d.unit != kNoObject) ++unit_users[static_cast<size_t>(d.unit)];
   }
@@ -716,8 +727,32 @@ absl::Status EncodeIommu(const IommuModel& m, ImageBuilder& builder) {
 bool DecodeIommu(IommuAbi abi, const FlbEntry& entry, DecodeContext& ctx, IommuModel* out,
                  std::vector<BlobFolio>* blobs) {
   Path::Scope s = ctx.path.Enter("iommu");
-  *out = IommuModel{};
-  IommuDecoder decoder(abi, ctx, out, blobs);
+  DecodeScratch own;
+  DecodeScratch& scratch = ScratchFor(ctx, own);
+  // *out = IommuModel{}, keeping the storage: the devices' PASID state goes to
+  // the pools, last device first, so that devices taking it again in order
+  // get their own back.
+  for (auto it = out->devices.rbegin(); it != out->devices.rend(); ++it) {
+    scratch.pasid_tables.Give(std::move(it->pasid.tables));
+    scratch.pasid_stale.Give(std::move(it->pasid.stale_dir_entries));
+  }
+  IommuModel fresh;
+  fresh.unit_pages.swap(out->unit_pages);
+  fresh.domain_pages.swap(out->domain_pages);
+  fresh.device_pages.swap(out->device_pages);
+  fresh.units.swap(out->units);
+  fresh.domains.swap(out->domains);
+  fresh.devices.swap(out->devices);
+  fresh.unit_pages.clear();
+  fresh.domain_pages.clear();
+  fresh.device_pages.clear();
+  fresh.units.clear();
+  fresh.domains.clear();
+  fresh.devices.clear();
+  *out = std::move(fresh);
+  DecodeContext inner = ctx;
+  inner.scratch = &scratch;  // for DecodePasid
+  IommuDecoder decoder(abi, inner, scratch, out, blobs);
   return decoder.Run(entry);
 }
 

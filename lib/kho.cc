@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "abi/kexec_handover.h"
+#include "lib/decode_scratch.h"
 #include "lib/fdt.h"
 
 namespace khoabi {
@@ -54,7 +55,12 @@ bool CheckTrackerPagesNotPreserved(const TrackerModel& t, DecodeContext& ctx) {
 
 bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ctx, KhoModel* out) {
   Path::Scope kho = ctx.path.Enter("kho");
+  DecodeScratch own;
+  DecodeScratch& scratch = ScratchFor(ctx, own);
   out->root_fdt_pa = root_pa;
+  for (auto it = out->subnodes.rbegin(); it != out->subnodes.rend(); ++it) {
+    scratch.subnode_names.Give(std::move(it->name));
+  }
   out->subnodes.clear();
   FdtPage page;
   {
@@ -94,7 +100,8 @@ bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ct
       if (v == nullptr || len != 8) continue;  // not ours to judge
       std::memcpy(&data, v, 8);
     }
-    out->subnodes.push_back({name, data});
+    out->subnodes.push_back({scratch.subnode_names.Take(), data});
+    out->subnodes.back().name.assign(name);
   }
 
   uint64_t map_pa = 0;

@@ -9,6 +9,7 @@
 
 #include "abi/kexec_handover.h"
 #include "absl/strings/str_format.h"
+#include "lib/decode_scratch.h"
 #include "lib/list_walk.h"
 
 namespace khoabi {
@@ -76,20 +77,19 @@ bool AddFolio(DecodeContext& ctx, uint64_t pa, uint32_t order) {
 
 // --- kho-v2 ---------------------------------------------------------------
 
-struct Node {
-  uint64_t pa;
-  uint64_t prefix;
-};
+using Node = DecodeScratch::RadixNode;
 
-bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
+bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, TrackerModel* out) {
   Path::Scope radix = ctx.path.Enter("radix");
   {
     Path::Scope s = ctx.path.Enter("root");
     if (!ValidTrackerPage(ctx, root_pa, "radix root")) return false;
   }
-  std::vector<uint64_t> visited = {root_pa};  // sorted
-  std::vector<Node> level_nodes = {{root_pa, 0}};
-  std::vector<Node> next;
+  std::vector<uint64_t>& visited = scratch.radix_visited;  // sorted
+  std::vector<Node>& level_nodes = scratch.radix_level;
+  std::vector<Node>& next = scratch.radix_next;
+  visited.assign(1, root_pa);
+  level_nodes.assign(1, Node{root_pa, 0});
   out->radix_pages.push_back({kRootLevel, 0, root_pa});
   bool ok = true;
 
@@ -147,13 +147,17 @@ bool DecodeRadix(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
                  static_cast<unsigned long long>(ctx.options.max_tracker_pages));
       return false;
     }
-    const size_t middle = visited.size();
-    for (const Node& n : next) {
-      visited.push_back(n.pa);
-      out->radix_pages.push_back({level - 1, n.prefix, n.pa});
+    // visited += next's PAs (sorted too), merged in place from the back:
+    // std::inplace_merge would allocate a buffer on every call.
+    size_t v = visited.size(), n = next.size();
+    visited.resize(v + n);
+    for (size_t k = v + n; n > 0;) {
+      visited[--k] = v > 0 && visited[v - 1] > next[n - 1].pa ? visited[--v] : next[--n].pa;
     }
-    std::inplace_merge(visited.begin(), visited.begin() + static_cast<long>(middle), visited.end());
-    level_nodes.swap(next);
+    for (const Node& node : next) out->radix_pages.push_back({level - 1, node.prefix, node.pa});
+    // A copy, not a swap: each vector keeps the capacity of its own role,
+    // so that decoding the same tracker again allocates nothing.
+    level_nodes.assign(next.begin(), next.end());
   }
 
   // Leaves: every set bit is one folio.
@@ -207,7 +211,7 @@ uint64_t NextChunk(const ImageReader& reader, uint64_t pa) {
   return next;
 }
 
-bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
+bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, TrackerModel* out) {
   Path::Scope list = ctx.path.Enter("chunks");
   if (root_pa == 0) return true;  // kho-v1 treats 0 as an empty map
   const uint64_t distinct = NodesBeforeRepeat(
@@ -216,10 +220,9 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
   if (ctx.work.exceeded()) return false;
   // Every chunk and bitmap page with where it was met: slot 0 is the chunk
   // page itself, slot j + 1 the bitmap of entry j.
-  struct PageUse {
-    uint64_t pa, chunk, slot;
-  };
-  std::vector<PageUse> pages;
+  using PageUse = DecodeScratch::TrackerPageUse;
+  std::vector<PageUse>& pages = scratch.tracker_pages;
+  pages.clear();
   bool ok = true;
   uint64_t pa = root_pa;
   for (uint64_t index = 0; pa != 0; ++index) {
@@ -258,6 +261,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
         Path::Scope es = ctx.path.Enter("entry", j);
         khoser_mem_bitmap_ptr entry;
         ctx.reader.ReadObject(pa + sizeof hdr + j * sizeof entry, &entry);
+        scratch.chunk_entries.TakeInto(chunk.entries);
         chunk.entries.push_back({entry.phys_start, entry.bitmap});
         if ((entry.phys_start & (folio_bytes - 1)) != 0) {
           ok = !ctx.Report(Reason::kTrackerUnalignedStart, entry.phys_start,
@@ -512,13 +516,19 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
 
 bool DecodeTracker(KhoVersion format, uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
   Path::Scope s = ctx.path.Enter("tracker");
+  DecodeScratch own;
+  DecodeScratch& scratch = ScratchFor(ctx, own);
   out->format = format;
   out->folios.clear();
   out->radix_pages.clear();
+  // Last first: chunks taking storage again in list order get their own.
+  for (auto it = out->chunks.rbegin(); it != out->chunks.rend(); ++it) {
+    scratch.chunk_entries.Give(std::move(it->entries));
+  }
   out->chunks.clear();
   const size_t first = ctx.memory.size();
-  bool ok =
-      format == KhoVersion::kV2 ? DecodeRadix(root_pa, ctx, out) : DecodeChunks(root_pa, ctx, out);
+  bool ok = format == KhoVersion::kV2 ? DecodeRadix(root_pa, ctx, scratch, out)
+                                      : DecodeChunks(root_pa, ctx, scratch, out);
   for (size_t i = first; i < ctx.memory.size(); ++i) {
     // Not finalized yet: entries are in walk order.
     out->folios.push_back({ctx.memory.entries()[i].pa, ctx.memory.entries()[i].order});

@@ -102,8 +102,8 @@ bool DecodeFlbHeader(uint64_t pa, DecodeContext& ctx, LuoModel* out) {
       for (const FlbEntry& prev : out->flbs) {
         if (prev.name() == e.name()) {
           Path::Scope f = ctx.path.Enter("name");
-          ok = !ctx.Report(Reason::kFlbDuplicateName, pa + at, "\"%s\" again",
-                           std::string(e.name()).c_str()) &&
+          ok = !ctx.Report(Reason::kFlbDuplicateName, pa + at, "\"%.*s\" again",
+                           static_cast<int>(e.name().size()), e.name().data()) &&
                ok;
           break;
         }

@@ -24,6 +24,14 @@ namespace khoabi {
 absl::Status EncodePasid(const PasidState& state, uint64_t dir_pa, uint64_t max_pasid,
                          ImageBuilder& builder);
 
+// PasidEntriesClean: each of the `count` PASID entries (64 bytes each) at
+// `entries` is well formed, i.e. vtd_pasid_entry_problems() is 0 for it: the
+// decoder's fast path, which only sends tables with something to report to
+// the entry-by-entry walk. Exactly that predicate (tests/pasid_test.cc),
+// computed with the rules tabulated from vtd_pasid_entry_problems itself and
+// no branch per entry. REQUIRES: count * 64 readable bytes at `entries`.
+bool PasidEntriesClean(const uint8_t* entries, uint32_t count);
+
 // What the PASID-0 entry is compared with (candidate checks, warnings).
 struct PasidAttachment {
   const IommuDomain* domain = nullptr;  // the device's live domain, if resolved

@@ -46,13 +46,20 @@ bool PreservedMemory::Finalize(const ImageReader& reader, Path& path, Diagnostic
 }
 
 PreservedMemory::Entry* PreservedMemory::MutableCovering(uint64_t pa) {
-  // Last folio starting at or below pa.
-  auto it = std::upper_bound(entries_.begin(), entries_.end(), pa,
-                             [](uint64_t p, const Entry& e) { return p < e.pa; });
-  if (it == entries_.begin()) return nullptr;
-  --it;
-  if (pa > LastByte(it->pa, it->order)) return nullptr;
-  return &*it;
+  // Last folio starting at or below pa: the one after the last found if it
+  // is, else by binary search.
+  size_t i = next_;
+  if (!(i < entries_.size() && entries_[i].pa <= pa &&
+        (i + 1 == entries_.size() || pa < entries_[i + 1].pa))) {
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), pa,
+                               [](uint64_t p, const Entry& e) { return p < e.pa; });
+    if (it == entries_.begin()) return nullptr;
+    i = static_cast<size_t>(it - entries_.begin()) - 1;
+  }
+  next_ = i + 1;
+  Entry& e = entries_[i];
+  if (pa > LastByte(e.pa, e.order)) return nullptr;
+  return &e;
 }
 
 const PreservedMemory::Entry* PreservedMemory::Covering(uint64_t pa) const {

@@ -47,6 +47,7 @@ class PreservedMemory {
   void Clear() {
     entries_.clear();
     finalized_ = false;
+    next_ = 0;
   }
   void Reserve(size_t n) { entries_.reserve(n); }
 
@@ -82,6 +83,10 @@ class PreservedMemory {
   Entry* MutableCovering(uint64_t pa);
   std::vector<Entry> entries_;
   bool finalized_ = false;
+  // The folio after the last one found: records claim memory mostly in
+  // address order (a directory's tables, an array list), so it is tried
+  // before a binary search.
+  mutable size_t next_ = 0;
 };
 
 }  // namespace khoabi

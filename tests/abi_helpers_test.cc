@@ -153,6 +153,92 @@ TEST(VtdPasidEntryTest, EachDefectHasItsBit) {
   EXPECT_EQ(vtd_pasid_entry_problems(&e), VTD_PE_BAD_STALE);
 }
 
+// The branchy form vtd_pasid_entry_problems had before it was written
+// without data-dependent branches, kept as the reference the new form must
+// match bit for bit.
+unsigned ReferenceEntryProblems(const pasid_entry& e) {
+  const uint64_t q0 = e.val[0], q1 = e.val[1], q2 = e.val[2];
+  const uint64_t high = e.val[3] | e.val[4] | e.val[5] | e.val[6] | e.val[7];
+  unsigned bad = 0;
+  if (!(q0 & VTD_PE0_PRESENT)) return (q0 | q1 | q2 | high) ? VTD_PE_BAD_STALE : 0;
+  if ((q0 & VTD_PE0_RESERVED) | (q1 & VTD_PE1_RESERVED) | (q2 & VTD_PE2_RESERVED))
+    bad |= VTD_PE_BAD_RESERVED;
+  if (high) bad |= VTD_PE_BAD_HIGH_QWORDS;
+  const unsigned pgtt = static_cast<unsigned>((q0 & VTD_PE0_PGTT_MASK) >> VTD_PE0_PGTT_SHIFT);
+  const unsigned aw = static_cast<unsigned>((q0 & VTD_PE0_AW_MASK) >> VTD_PE0_AW_SHIFT);
+  const unsigned flpm = static_cast<unsigned>((q2 & VTD_PE2_FLPM_MASK) >> VTD_PE2_FLPM_SHIFT);
+  if (pgtt < VTD_PGTT_FL_ONLY || pgtt > VTD_PGTT_PT) return bad | VTD_PE_BAD_PGTT;
+  if (pgtt == VTD_PGTT_SL_ONLY || pgtt == VTD_PGTT_NESTED) {
+    if (aw < VTD_AW_39BIT_3LEVEL || aw > VTD_AW_57BIT_5LEVEL) bad |= VTD_PE_BAD_AW;
+    if (!(q0 & VTD_PE0_SLPTPTR_MASK)) bad |= VTD_PE_BAD_NO_SLPTPTR;
+  }
+  if (pgtt == VTD_PGTT_FL_ONLY || pgtt == VTD_PGTT_NESTED) {
+    if (flpm > VTD_FLPM_5LEVEL) bad |= VTD_PE_BAD_FLPM;
+    if (!(q2 & VTD_PE2_FLPTPTR_MASK)) bad |= VTD_PE_BAD_NO_FLPTPTR;
+  }
+  return bad;
+}
+
+TEST(VtdPasidEntryTest, MatchesTheReferenceOnEveryFieldCombination) {
+  // Every value of each field the checks read, with the other bits each
+  // check looks at set or clear.
+  int checked = 0;
+  for (uint64_t present = 0; present < 2; ++present) {
+    for (uint64_t pgtt = 0; pgtt < 8; ++pgtt) {
+      for (uint64_t aw = 0; aw < 8; ++aw) {
+        for (uint64_t flpm = 0; flpm < 4; ++flpm) {
+          for (unsigned extra = 0; extra < 64; ++extra) {
+            pasid_entry e;
+            std::memset(&e, 0, sizeof e);
+            e.val[0] = present | (aw << VTD_PE0_AW_SHIFT) | (pgtt << VTD_PE0_PGTT_SHIFT) |
+                       ((extra & 1) ? 0x7000 : 0) | ((extra & 2) ? VTD_PE0_RESERVED & 0x400 : 0);
+            e.val[1] = 42 | ((extra & 4) ? 1ull << 20 : 0);
+            e.val[2] = (flpm << VTD_PE2_FLPM_SHIFT) | ((extra & 8) ? 0x9000 : 0) |
+                       ((extra & 16) ? 1ull << 11 : 0);
+            if (extra & 32) e.val[3 + extra % 5] = 1ull << (extra % 64);
+            ASSERT_EQ(vtd_pasid_entry_problems(&e), ReferenceEntryProblems(e))
+                << std::hex << e.val[0] << " " << e.val[1] << " " << e.val[2];
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2 * 8 * 8 * 4 * 64);
+}
+
+TEST(VtdPasidEntryTest, MatchesTheReferenceOnRandomAndFlippedEntries) {
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  auto next = [&s] {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  };
+  for (int i = 0; i < 200000; ++i) {
+    pasid_entry e;
+    // Sparse words (AND of two or three draws) reach the valid corner often;
+    // dense ones hit every reserved bit.
+    for (uint64_t& q : e.val) q = i % 3 == 0 ? next() : next() & next() & (i % 2 ? next() : ~0ull);
+    if (i % 4 != 0) {
+      for (int q = 3; q < 8; ++q) e.val[q] = 0;
+    }
+    ASSERT_EQ(vtd_pasid_entry_problems(&e), ReferenceEntryProblems(e)) << i;
+  }
+  // Every single-bit flip of well-formed entries of each PGTT.
+  for (uint64_t pgtt = 1; pgtt <= 4; ++pgtt) {
+    pasid_entry base = SecondLevel();
+    base.val[0] = (base.val[0] & ~VTD_PE0_PGTT_MASK) | (pgtt << VTD_PE0_PGTT_SHIFT);
+    base.val[2] = 0x9000 | (1ull << VTD_PE2_FLPM_SHIFT);
+    ASSERT_EQ(vtd_pasid_entry_problems(&base), 0u) << pgtt;
+    for (unsigned bit = 0; bit < 512; ++bit) {
+      pasid_entry e = base;
+      e.val[bit / 64] ^= 1ull << (bit % 64);
+      ASSERT_EQ(vtd_pasid_entry_problems(&e), ReferenceEntryProblems(e)) << pgtt << " " << bit;
+    }
+  }
+}
+
 TEST(IommuAbiTest, ContextTableBitAndCapacities) {
   EXPECT_EQ(iommu_intel_context_table_bit(0, 0), 0u);
   EXPECT_EQ(iommu_intel_context_table_bit(0, 0x80), 1u);

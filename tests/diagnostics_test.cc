@@ -4,9 +4,12 @@
 #include "lib/diagnostics.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -69,6 +72,41 @@ TEST(Path, IndexZeroAndLargeIndicesAreShown) {
   Path::Scope a = path.Enter("devices", 0);
   Path::Scope b = path.Enter("pa", 0xfffffffffffffffeull);
   EXPECT_EQ(path.ToString(), "devices[0].pa[18446744073709551614]");
+}
+
+// What Path::Format printed when it used snprintf per segment.
+std::string ReferenceFormat(const std::vector<std::pair<const char*, uint64_t>>& segs,
+                            size_t size) {
+  std::string all;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    char one[64];
+    if (segs[i].second == Path::kNoIndex) {
+      std::snprintf(one, sizeof one, "%s%s", i ? "." : "", segs[i].first);
+    } else {
+      std::snprintf(one, sizeof one, "%s%s[%llu]", i ? "." : "", segs[i].first,
+                    static_cast<unsigned long long>(segs[i].second));
+    }
+    all += one;
+  }
+  return all.substr(0, size - 1);
+}
+
+TEST(Path, FormatTruncatesToTheBufferAtEverySize) {
+  const std::vector<std::pair<const char*, uint64_t>> segs = {
+      {"iommu", Path::kNoIndex},         {"devices", 1023},    {"intel", Path::kNoIndex},
+      {"pasid_dir", Path::kNoIndex},     {"entry", 16383},     {"table", 0},
+      {"pa", 0xffffffffffffffffull - 1}, {"x", Path::kNoIndex}};
+  Path path;
+  std::vector<Path::Scope> scopes;
+  for (const auto& [name, index] : segs) {
+    scopes.push_back(index == Path::kNoIndex ? path.Enter(name) : path.Enter(name, index));
+  }
+  for (size_t size = 1; size < 160; ++size) {
+    std::vector<char> buf(size + 1, '#');
+    path.Format(buf.data(), size);
+    EXPECT_EQ(std::string(buf.data()), ReferenceFormat(segs, size)) << size;
+    EXPECT_EQ(buf[size], '#') << "wrote past the buffer at size " << size;
+  }
 }
 
 TEST(Path, ScopesPopWhatTheyPushed) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package khoabi needs to build, test, fuzz and run its
 # demo, and only those that are missing. Safe to run again: when everything is
-# present it prints nothing and exits 0. Both README commands call it.
+# present it prints nothing and exits 0. The README commands call it.
 #
 # Bazel is pinned to 4.2.3 (Debian's bazel-bootstrap): the build uses WORKSPACE
 # mode, which newer Bazel retires.

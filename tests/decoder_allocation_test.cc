@@ -1,0 +1,150 @@
+// Decoder allocations: a warmed-up Decoder rejects, and accepts, without
+// touching the heap (lib/decoder.h; style: the hot path does not allocate to
+// reject).
+//
+// What is counted (tests/alloc_hook.h): every call of a global operator new,
+// any form, made on this thread while Decoder::Decode runs. That is how
+// everything in //lib allocates: std::vector, std::string, std::function,
+// absl::Status and absl::Cord payloads. Direct malloc calls are not seen;
+// //lib makes none, and neither do libfdt or the printf family for the
+// formats the library uses.
+//
+// "Warmed up": the Decoder has decoded the very same image once before, so
+// its storage has grown to what the image needs. A Decoder fed a larger
+// image may still have to grow; that is an allocation per new high-water
+// mark, never one per problem or per record.
+//
+// Every corruption class of lib/corrupt.h is applied to the bases of
+// corruption_test (both ABIs, both tracker formats). Files that ReadElfImage
+// rejects never reach the Decoder (the reader builds the LoadedImage it
+// returns, its segment list, by design, before any decode); those classes
+// are skipped.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "lib/corrupt.h"
+#include "lib/decoder.h"
+#include "lib/elf_image.h"
+#include "lib/scenario.h"
+#include "tests/alloc_hook.h"
+#include "tests/test_util.h"
+
+namespace khoabi {
+namespace {
+
+using ::khoabi::testing::HeapCounter;
+using ::khoabi::testing::HeapStats;
+using ::khoabi::testing::Problems;
+
+struct Base {
+  std::string name;
+  HandoffModel model;
+};
+
+// The shapes of corruption_test: every class applies to at least one.
+const std::vector<Base>& Bases() {
+  static const auto* const kBases = [] {
+    auto* out = new std::vector<Base>();
+    for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
+      for (KhoVersion kho : {KhoVersion::kV1, KhoVersion::kV2}) {
+        Scenario s;
+        s.abi = abi;
+        s.kho = kho;
+        s.intel_units = 2;
+        s.legacy_intel_units = 1;
+        s.smmu_units = abi == IommuAbi::kB ? 1 : 0;
+        s.domains_per_unit = 2;
+        s.devices = 80;
+        s.max_pasid = 1u << 16;
+        s.opaque_flbs = 1;
+        s.unpreserve = 2;
+        absl::StatusOr<HandoffModel> m = BuildScenario(s);
+        if (!m.ok()) {
+          ADD_FAILURE() << m.status();
+          continue;
+        }
+        out->push_back({absl::StrCat(abi == IommuAbi::kA ? "A" : "B", "_",
+                                     kho == KhoVersion::kV1 ? "kho_v1" : "kho_v2"),
+                        *std::move(m)});
+      }
+    }
+    return out;
+  }();
+  return *kBases;
+}
+
+// The allocations of a Decode of `view` by a Decoder warmed up on it.
+HeapStats CountDecode(Decoder& decoder, const ImageView& view, const DecodeResult** result) {
+  decoder.Decode(view);  // warm up
+  HeapCounter counter;
+  *result = &decoder.Decode(view);
+  return counter.Stop();
+}
+
+TEST(DecoderAllocationTest, TheHookCountsAllocations) {
+  static std::vector<int>* volatile escaped;  // no new/delete elision
+  HeapCounter counter;
+  escaped = new std::vector<int>(100);
+  delete escaped;
+  const HeapStats s = counter.Stop();
+  EXPECT_EQ(s.allocations, 2u);
+  EXPECT_GE(s.peak_extra_bytes, 400u);
+}
+
+TEST(DecoderAllocationTest, ColdDecodeAllocatesWarmDoesNot) {
+  for (const Base& b : Bases()) {
+    SCOPED_TRACE(b.name);
+    absl::StatusOr<Image> image = EncodeHandoff(b.model);
+    ASSERT_TRUE(image.ok()) << image.status();
+    const ImageView view = image->View();
+    Decoder decoder;
+    HeapCounter cold;
+    EXPECT_TRUE(decoder.Decode(view).ok());
+    EXPECT_GT(cold.Stop().allocations, 0u) << "the hook must see the result being built";
+    const DecodeResult* r = nullptr;
+    EXPECT_EQ(CountDecode(decoder, view, &r).allocations, 0u);
+    EXPECT_TRUE(r->ok()) << Problems(r->diag);
+  }
+}
+
+class RejectionAllocationTest : public ::testing::TestWithParam<CorruptionClass> {};
+
+TEST_P(RejectionAllocationTest, WarmDecoderDoesNotAllocate) {
+  const CorruptionClass& c = GetParam();
+  int applied = 0, elf_rejected = 0;
+  for (const Base& b : Bases()) {
+    SCOPED_TRACE(b.name);
+    absl::StatusOr<std::string> file = ApplyCorruption(c, b.model);
+    if (absl::IsFailedPrecondition(file.status())) continue;  // not applicable here
+    ASSERT_TRUE(file.ok()) << file.status();
+    Options options;
+    options.pasid_policy = c.policy;
+    Diagnostics elf_diag(options);
+    const LoadedImage loaded = ReadElfImage(
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(file->data()), file->size()), options,
+        {}, &elf_diag);
+    if (!elf_diag.ok()) {  // a broken file: rejected before any decode
+      ++elf_rejected;
+      continue;
+    }
+    ++applied;
+    Decoder decoder(options);
+    const DecodeResult* r = nullptr;
+    const HeapStats stats = CountDecode(decoder, loaded.view, &r);
+    // On the path that reports the class's reason, not some other.
+    EXPECT_TRUE(r->diag.Has(c.expected)) << Problems(r->diag);
+    EXPECT_EQ(stats.allocations, 0u) << stats.bytes << " bytes\n" << Problems(r->diag);
+  }
+  if (applied == 0 && elf_rejected > 0) GTEST_SKIP() << "rejected by ReadElfImage, not the Decoder";
+  EXPECT_GT(applied, 0) << c.name << " applies to none of the bases";
+}
+
+INSTANTIATE_TEST_SUITE_P(Classes, RejectionAllocationTest, ::testing::ValuesIn(CorruptionClasses()),
+                         [](const ::testing::TestParamInfo<CorruptionClass>& i) {
+                           return std::string(i.param.name);
+                         });
+
+}  // namespace
+}  // namespace khoabi
