@@ -8,7 +8,8 @@
 // arithmetic on a value it read from the image.
 //
 // Example:
-//   ImageReader reader(image.View());
+//   const ImageView view = image.View();
+//   ImageReader reader(view);
 //   uint64_t v;
 //   if (!reader.ReadU64(pa, &v)) { ... pa_outside_image ... }
 #ifndef KHOABI_LIB_IMAGE_H_
@@ -48,7 +49,10 @@ struct ImageView {
 
 class ImageReader {
  public:
+  // REQUIRES: `view` outlives the reader (it is not copied).
   explicit ImageReader(const ImageView& view) : view_(&view) {}
+  // A temporary view would be gone before the first read.
+  explicit ImageReader(ImageView&& view) = delete;
 
   // Bytes returns a view of [pa, pa + len) if it lies inside one segment,
   // else an empty span. len 0 always yields an empty span.
