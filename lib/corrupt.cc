@@ -1066,4 +1066,12 @@ absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const Hand
   return corrupter.Finish();
 }
 
+absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const HandoffModel& valid,
+                                            std::function<std::string(const Image&)> writer) {
+  Corrupter corrupter(valid);
+  corrupter.WriteFileWith(std::move(writer));
+  if (absl::Status s = c.apply(corrupter); !s.ok()) return s;
+  return corrupter.Finish();
+}
+
 }  // namespace khoabi
