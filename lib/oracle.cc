@@ -1,5 +1,7 @@
 #include "lib/oracle.h"
 
+#include <elf.h>
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -169,6 +171,120 @@ absl::Status CheckReencode(const ImageView& image, const HandoffModel& m) {
       return absl::InternalError(absl::StrFormat(
           "accepted, yet re-encoding changes byte %u of the order-%u folio at %#x (%#x -> %#x)", at,
           f.order, f.pa, a[at], b[at]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckElfImage(absl::Span<const uint8_t> file, const LoadedImage& loaded,
+                           const Options& options) {
+  auto broken = [](const char* what, uint64_t at) {
+    return absl::InternalError(absl::StrFormat("ELF accepted, yet %s (%#x)", what, at));
+  };
+  const ImageView& view = loaded.view;
+  // The view's own contract.
+  uint64_t total = 0;
+  for (size_t i = 0; i < view.segments.size(); ++i) {
+    const SegmentView& s = view.segments[i];
+    if (s.bytes.empty()) return broken("a segment is empty", s.pa);
+    if (s.bytes.size() - 1 > ~s.pa) return broken("a segment wraps around", s.pa);
+    if (i > 0) {
+      const SegmentView& p = view.segments[i - 1];
+      const uint64_t end = p.pa + p.bytes.size();  // 0: it ends at 2^64
+      if (end == 0 || end >= s.pa)
+        return broken("segments overlap, touch or are out of order", s.pa);
+    }
+    auto inside = [&s](absl::Span<const uint8_t> owner) {
+      return !owner.empty() && s.bytes.data() >= owner.data() &&
+             s.bytes.data() + s.bytes.size() <= owner.data() + owner.size();
+    };
+    bool owned = inside(file);
+    for (const std::vector<uint8_t>& o : loaded.owned) owned = owned || inside(o);
+    if (!owned) return broken("a segment's bytes belong to neither the file nor the image", s.pa);
+    total += s.bytes.size();
+  }
+  if (total > options.max_image_bytes) return broken("more memory than max_image_bytes", total);
+
+  // A walk of the program headers of our own.
+  Elf64_Ehdr eh;
+  if (file.size() < sizeof eh) return broken("the file has no ELF header", file.size());
+  std::memcpy(&eh, file.data(), sizeof eh);
+  const uint64_t table = uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr);
+  if (eh.e_phoff > file.size() || table > file.size() - eh.e_phoff) {
+    return broken("the program headers are not in the file", eh.e_phoff);
+  }
+  ImageReader reader(view);
+  uint64_t described = 0;
+  std::optional<uint64_t> root;
+  for (uint64_t i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, file.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_type == PT_NOTE) {
+      if (ph.p_offset > file.size() || ph.p_filesz > file.size() - ph.p_offset) continue;
+      for (uint64_t pos = 0; ph.p_filesz - pos >= 12 && !root.has_value();) {
+        uint32_t nh[3];
+        std::memcpy(nh, file.data() + ph.p_offset + pos, sizeof nh);
+        const uint64_t name = (uint64_t{nh[0]} + 3) & ~uint64_t{3};
+        const uint64_t desc = (uint64_t{nh[1]} + 3) & ~uint64_t{3};
+        if (name + desc > ph.p_filesz - pos - 12) break;
+        const uint8_t* at = file.data() + ph.p_offset + pos + 12;
+        if (nh[0] == 4 && std::memcmp(at, "KHO", 4) == 0 && nh[2] == 1 && nh[1] == 8) {
+          uint64_t pa;
+          std::memcpy(&pa, at + name, 8);
+          root = pa;
+        }
+        pos += 12 + name + desc;
+      }
+      continue;
+    }
+    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
+    described += ph.p_memsz;
+    if (ph.p_offset > file.size() || ph.p_filesz > file.size() - ph.p_offset) {
+      return broken("a PT_LOAD outside the file was taken", ph.p_offset);
+    }
+    if (reader.Bytes(ph.p_paddr, ph.p_memsz).empty()) {
+      return broken("a PT_LOAD's memory is not in the image", ph.p_paddr);
+    }
+    if (ph.p_filesz != 0) {
+      absl::Span<const uint8_t> in_image = reader.Bytes(ph.p_paddr, ph.p_filesz);
+      if (!std::equal(in_image.begin(), in_image.end(), file.begin() + ph.p_offset)) {
+        return broken("a PT_LOAD's bytes differ from the file's", ph.p_paddr);
+      }
+    }
+    if (ph.p_memsz > ph.p_filesz) {
+      absl::Span<const uint8_t> fill =
+          reader.Bytes(ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz);
+      if (std::any_of(fill.begin(), fill.end(), [](uint8_t b) { return b != 0; })) {
+        return broken("memory past p_filesz is not zero", ph.p_paddr + ph.p_filesz);
+      }
+    }
+  }
+  if (described != total) return broken("the image holds memory no PT_LOAD describes", total);
+  if (root.has_value() != loaded.has_root || (root.has_value() && *root != view.root_pa)) {
+    return broken("the root PA is not the first KHO note's", view.root_pa);
+  }
+
+  // Writing the image out again reads back the same.
+  std::vector<Image::Segment> segments;
+  for (const SegmentView& s : view.segments) {
+    segments.push_back({s.pa, std::vector<uint8_t>(s.bytes.begin(), s.bytes.end())});
+  }
+  absl::StatusOr<Image> image = Image::FromSegments(view.root_pa, std::move(segments));
+  if (!image.ok()) return broken("the segments make no image", 0);
+  const std::string again = WriteElfImage(*image);
+  Diagnostics diag(options);
+  LoadedImage reread = ReadElfImage(
+      absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(again.data()), again.size()), options,
+      {}, &diag);
+  if (!diag.ok()) return broken("the image written out again is rejected", 0);
+  if (reread.view.root_pa != view.root_pa || reread.view.segments.size() != view.segments.size()) {
+    return broken("the image written out again reads back differently", reread.view.root_pa);
+  }
+  for (size_t i = 0; i < view.segments.size(); ++i) {
+    const SegmentView &a = view.segments[i], &b = reread.view.segments[i];
+    if (a.pa != b.pa ||
+        !std::equal(a.bytes.begin(), a.bytes.end(), b.bytes.begin(), b.bytes.end())) {
+      return broken("the image written out again reads back differently", a.pa);
     }
   }
   return absl::OkStatus();

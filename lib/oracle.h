@@ -9,6 +9,7 @@
 //     the result with its accessors stays inside the image.
 //  2. CheckReencode: does encoding the decoded handoff at the same PAs give
 //     back the image's bytes in every folio the result uses?
+// CheckElfImage does the same for the ELF reader.
 // The walk here is written separately from the decoder on purpose: it reads
 // the model and the image, never the decoder's claim flags.
 #ifndef KHOABI_LIB_ORACLE_H_
@@ -17,7 +18,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "lib/decoder.h"
+#include "lib/elf_image.h"
 #include "lib/image.h"
 #include "lib/preserved_memory.h"
 
@@ -32,6 +35,16 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
 
 // CheckReencode returns kInternal naming the first folio whose bytes differ.
 absl::Status CheckReencode(const ImageView& image, const HandoffModel& m);
+
+// CheckElfImage: an ELF file that ReadElfImage accepted (into `loaded`) holds
+// exactly the memory its PT_LOAD segments describe, as a separate walk of
+// the program headers finds them: every byte at its PA, zeros past p_filesz,
+// nothing else, the root PA of the first KHO note, segments sorted, apart
+// and within Options::max_image_bytes, every byte owned by the file or by
+// `loaded`; and writing the image out again reads back the same. Returns
+// kInternal naming the first difference.
+absl::Status CheckElfImage(absl::Span<const uint8_t> file, const LoadedImage& loaded,
+                           const Options& options);
 
 }  // namespace khoabi
 
