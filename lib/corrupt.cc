@@ -528,6 +528,26 @@ std::vector<CorruptionClass> MakeClasses() {
         c.PatchValue<uint64_t>(t.chunks.back().pa, t.chunks.front().pa);
         return absl::OkStatus();
       });
+  add("tracker_page_preserved", "tracker",
+      "a radix leaf (kho-v2) or a bitmap (kho-v1) moved onto a preserved folio",
+      Reason::kTrackerPageReused, "kho.tracker", [](Corrupter& c) {
+        absl::StatusOr<uint64_t> folio = c.AddFolio(0);
+        if (!folio.ok()) return folio.status();
+        TrackerModel& t = c.model().kho.tracker;
+        for (RadixPage& p : t.radix_pages) {
+          if (p.level == 0) {
+            p.pa = *folio;
+            return absl::OkStatus();
+          }
+        }
+        for (TrackerChunk& chunk : t.chunks) {
+          if (!chunk.entries.empty()) {
+            chunk.entries.front().bitmap_pa = *folio;
+            return absl::OkStatus();
+          }
+        }
+        return absl::FailedPreconditionError("needs a radix leaf or a kho-v1 bitmap");
+      });
   add("tracker_bad_key", "tracker", "kho-v2: a subtree at root index 4 (an order below 0)",
       Reason::kTrackerBadKey, "kho.tracker.radix", [](Corrupter& c) {
         const TrackerModel& t = c.model().kho.tracker;

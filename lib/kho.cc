@@ -28,6 +28,47 @@ absl::StatusOr<std::vector<uint8_t>> BuildKhoRootFdt(const KhoModel& m) {
   return std::move(w).Finish();
 }
 
+namespace {
+
+// Tracker pages are metadata the restoring kernel walks once at boot
+// (kho_preserved_memory_reserve() for kho-v2, kho_mem_deserialize() for
+// kho-v1). A tracker page inside a preserved folio has a second owner: the
+// folio's restorer uses the same memory, and neither walk checks for it.
+// REQUIRES: ctx.memory is finalized.
+bool CheckTrackerPagesNotPreserved(const TrackerModel& t, DecodeContext& ctx) {
+  bool ok = true;
+  auto check = [&](uint64_t pa) {
+    const PreservedMemory::Entry* e = ctx.memory.Covering(pa);
+    if (e == nullptr) return;
+    ok = !ctx.Report(Reason::kTrackerPageReused, pa,
+                     "tracker page inside the preserved order-%u folio at %#llx", e->order,
+                     static_cast<unsigned long long>(e->pa)) &&
+         ok;
+  };
+  Path::Scope s = ctx.path.Enter("tracker");
+  for (const RadixPage& p : t.radix_pages) {
+    Path::Scope r = ctx.path.Enter("radix");
+    Path::Scope l = ctx.path.Enter("level", p.level);
+    Path::Scope n = ctx.path.Enter(p.level == 0 ? "leaf" : "table", p.prefix);
+    check(p.pa);
+    if (ctx.stop()) return false;
+  }
+  for (size_t i = 0; i < t.chunks.size(); ++i) {
+    Path::Scope c = ctx.path.Enter("chunks");
+    Path::Scope ci = ctx.path.Enter("chunk", i);
+    check(t.chunks[i].pa);
+    for (size_t j = 0; j < t.chunks[i].entries.size(); ++j) {
+      Path::Scope e = ctx.path.Enter("entry", j);
+      Path::Scope b = ctx.path.Enter("bitmap");
+      check(t.chunks[i].entries[j].bitmap_pa);
+    }
+    if (ctx.stop()) return false;
+  }
+  return ok;
+}
+
+}  // namespace
+
 bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ctx, KhoModel* out) {
   Path::Scope kho = ctx.path.Enter("kho");
   out->root_fdt_pa = root_pa;
@@ -86,6 +127,8 @@ bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ct
   ok = DecodeTracker(out->version, map_pa, ctx, &out->tracker) && ok;
   if (ctx.stop()) return false;
   ok = ctx.memory.Finalize(ctx.reader, ctx.path, ctx.diag) && ok;
+  if (ctx.stop()) return false;
+  ok = CheckTrackerPagesNotPreserved(out->tracker, ctx) && ok;
   if (ctx.stop()) return false;
   {
     Path::Scope s = ctx.path.Enter("root_fdt");
