@@ -67,6 +67,27 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
       return Broken("preserved folios overlap", preserved[i].pa);
     }
   }
+  // Tracker pages: in the image, each its own page, none inside a preserved
+  // folio (metadata is no restorable memory).
+  std::vector<uint64_t> tracker_pages;
+  for (const RadixPage& p : m.kho.tracker.radix_pages) tracker_pages.push_back(p.pa);
+  for (const TrackerChunk& c : m.kho.tracker.chunks) {
+    tracker_pages.push_back(c.pa);
+    for (const TrackerChunk::Entry& e : c.entries) tracker_pages.push_back(e.bitmap_pa);
+  }
+  std::sort(tracker_pages.begin(), tracker_pages.end());
+  for (size_t i = 0; i < tracker_pages.size(); ++i) {
+    const uint64_t pa = tracker_pages[i];
+    if ((pa & (kPageSize - 1)) != 0 || !reader.Contains(pa, kPageSize))
+      return Broken("a tracker page is not a page of the image", pa);
+    if (i > 0 && tracker_pages[i - 1] == pa) return Broken("two tracker pages share a page", pa);
+    auto it = std::upper_bound(preserved.begin(), preserved.end(), Folio{pa, ~0u});
+    if (it != preserved.begin()) {
+      const Folio& f = *std::prev(it);
+      if (f.order > 52 || pa - f.pa < FolioBytes(std::min<uint32_t>(f.order, 51)))
+        return Broken("a tracker page lies inside a preserved folio", pa);
+    }
+  }
   if (m.luo.flbs.size() > 63)
     return Broken("more FLB entries than a page holds", m.luo.flb_header_pa);
   if (!m.iommu.has_value()) return absl::OkStatus();
