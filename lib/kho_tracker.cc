@@ -262,6 +262,11 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
             continue;
           }
         }
+        if (pages.size() >= ctx.options.max_tracker_pages) {
+          ctx.Report(Reason::kLimitTrackerPages, entry.bitmap, "more than %llu tracker pages",
+                     static_cast<unsigned long long>(ctx.options.max_tracker_pages));
+          return false;
+        }
         pages.push_back(entry.bitmap);
         absl::Span<const uint8_t> bits = ctx.reader.Bytes(entry.bitmap, kPageSize);
         if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
