@@ -131,7 +131,13 @@ std::string WriteCompactElfImage(const Image& image) {
     for (uint64_t at = 0; at < bytes.size();) {
       const uint64_t len = std::min<uint64_t>(kPageSize, bytes.size() - at);
       absl::Span<const uint8_t> page = bytes.subspan(static_cast<size_t>(at), len);
-      uint64_t used = len;
+      uint64_t used = len;  // up to the last non-zero byte, a word at a time
+      while (used >= 8) {
+        uint64_t word;
+        std::memcpy(&word, page.data() + used - 8, 8);
+        if (word != 0) break;
+        used -= 8;
+      }
       while (used > 0 && page[used - 1] == 0) --used;
       LoadToWrite* last = loads.empty() ? nullptr : &loads.back();
       if (used == 0 && last != nullptr && last->bytes.empty() &&
