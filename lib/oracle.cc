@@ -18,6 +18,63 @@ absl::Status Broken(const char* what, uint64_t pa) {
   return absl::InternalError(absl::StrFormat("accepted, yet %s (pa %#x)", what, pa));
 }
 
+// CheckDirectory walks a device's PASID directory in the image, apart from
+// the decoder: every present entry is a table of the model (and of this
+// entry), every other non-zero entry a stale one it lists; no entry has bits
+// 11:2 set; and under the NO_PASID-only policy only dir[0] and PASID 0 are
+// present, and both are.
+absl::Status CheckDirectory(const ImageReader& reader, const IommuDevice& d, IommuAbi abi,
+                            PasidPolicy policy, uint64_t* tables) {
+  const uint64_t dir = d.pasid_table(abi);
+  const uint64_t entries = vtd_pasid_dir_entries(d.max_pasid(abi));
+  const int order = vtd_pasid_stored_max_order(d.max_pasid(abi));
+  if (order < 0 || (dir & (kPageSize - 1)) != 0) return Broken("a malformed PASID directory", dir);
+  absl::Span<const uint8_t> bytes = reader.Bytes(dir, entries * 8);
+  if (bytes.empty()) return Broken("a PASID directory outside the image", dir);
+  size_t next_table = 0, next_stale = 0;
+  for (uint32_t i = 0; i < entries; ++i) {
+    uint64_t pde;
+    std::memcpy(&pde, bytes.data() + 8 * i, 8);
+    if (pde == 0) continue;
+    if (pde & VTD_PDE_RESERVED) return Broken("a directory entry has bits 11:2 set", dir + 8 * i);
+    if (!(pde & VTD_PDE_PRESENT)) {
+      const auto& stale = d.pasid.stale_dir_entries;
+      if (next_stale >= stale.size() || stale[next_stale] != std::make_pair(i, pde)) {
+        return Broken("a stale directory entry the model does not list", dir + 8 * i);
+      }
+      ++next_stale;
+      continue;
+    }
+    const auto& t = d.pasid.tables;
+    if (next_table >= t.size() || t[next_table].dir_index != i || t[next_table].pde != pde) {
+      return Broken("a present directory entry the model has no table for", dir + 8 * i);
+    }
+    ++next_table;
+    ++*tables;
+    if (policy == PasidPolicy::kNoPasidOnly && i != 0) {
+      return Broken("NO_PASID only, yet a directory entry other than 0 is present", dir + 8 * i);
+    }
+  }
+  if (next_table != d.pasid.tables.size() || next_stale != d.pasid.stale_dir_entries.size()) {
+    return Broken("the model lists directory entries the directory does not hold", dir);
+  }
+  if (policy == PasidPolicy::kNoPasidOnly) {
+    const PasidTable* t0 = d.pasid.TableFor(0);
+    if (t0 == nullptr) return Broken("NO_PASID only, yet dir[0] is not present", dir);
+    absl::Span<const uint8_t> table = reader.Bytes(t0->pa(), kPageSize);
+    if (table.empty()) return Broken("a PASID table outside the image", t0->pa());
+    for (uint32_t e = 0; e < VTD_PASID_TBL_ENTRIES; ++e) {
+      uint64_t q0;
+      std::memcpy(&q0, table.data() + 64 * e, 8);
+      if ((e == 0) != ((q0 & VTD_PE0_PRESENT) != 0)) {
+        return Broken("NO_PASID only, yet PASID 0 is absent or another PASID present",
+                      t0->pa() + 64 * e);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<Folio> FoliosInUse(const HandoffModel& m) {
@@ -47,7 +104,15 @@ std::vector<Folio> FoliosInUse(const HandoffModel& m) {
 }
 
 absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m) {
+  return CheckAcceptedInvariants(image, m, Options{});
+}
+
+absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m,
+                                     const Options& options) {
   ImageReader reader(image);
+  if (image.total_bytes() > options.max_image_bytes) {
+    return Broken("the image is larger than max_image_bytes", image.total_bytes());
+  }
   const std::vector<Folio>& preserved = m.kho.tracker.folios;  // sorted
   // Every folio in use: preserved with that order, in the image, used once.
   std::set<uint64_t> used;
@@ -90,7 +155,14 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
   }
   if (m.luo.flbs.size() > 63)
     return Broken("more FLB entries than a page holds", m.luo.flb_header_pa);
-  if (!m.iommu.has_value()) return absl::OkStatus();
+  if (preserved.size() > options.max_folios) return Broken("more folios than max_folios", 0);
+  if (m.kho.tracker.page_count() > options.max_tracker_pages) {
+    return Broken("more tracker pages than max_tracker_pages", m.kho.tracker.page_count());
+  }
+  if (!m.iommu.has_value()) {
+    if (options.require_iommu) return Broken("no IOMMU state, yet it is required", 0);
+    return absl::OkStatus();
+  }
 
   const IommuModel& io = *m.iommu;
   const IommuAbiLayout& l = LayoutOf(io.abi);
@@ -117,6 +189,24 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
     }
     if (total != list.objects) return Broken("objects and pages disagree", 0);
   }
+  // The options: which ABI, which PASID policy, which limits.
+  if (!(io.abi == IommuAbi::kA ? options.accept_iommu_a : options.accept_iommu_b)) {
+    return Broken("accepted an IOMMU ABI the options refuse", io.flb_ser_pa);
+  }
+  for (const auto* pages : {&io.unit_pages, &io.domain_pages, &io.device_pages}) {
+    if (pages->size() > options.max_chain_pages) {
+      return Broken("an array list longer than max_chain_pages", pages->front().pa);
+    }
+  }
+  if (io.units.size() > options.max_objects || io.domains.size() > options.max_objects ||
+      io.devices.size() > options.max_objects) {
+    return Broken("more objects of a type than max_objects", 0);
+  }
+  const PasidPolicy policy = EffectivePolicy(io.abi, options.pasid_policy);
+  // Lenient decodes accept non-zero qwords 3-7 (a strict reason).
+  const unsigned allowed_entry_problems = options.strict ? 0u : VTD_PE_BAD_HIGH_QWORDS;
+  uint64_t live_devices = 0, pasid_tables = 0;
+
   // References land on live objects of the right type, at their PA.
   for (size_t i = 0; i < io.devices.size(); ++i) {
     const IommuDevice& d = io.devices[i];
@@ -155,13 +245,23 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
       }
       for (uint32_t e = 0; e < VTD_PASID_TBL_ENTRIES; ++e) {
         const pasid_entry pe = t.entries.Get(e);
-        if (vtd_pe_present(&pe) && vtd_pasid_entry_problems(&pe) != 0) {
+        if (vtd_pe_present(&pe) && (vtd_pasid_entry_problems(&pe) & ~allowed_entry_problems) != 0) {
           return Broken("a present PASID entry is malformed", t.pa() + 64 * e);
         }
       }
       last = t.dir_index;
       first = false;
     }
+    if (unit->type == IOMMU_SER_TYPE_INTEL && d.pasid_table(io.abi) != 0) {
+      if (absl::Status s = CheckDirectory(reader, d, io.abi, policy, &pasid_tables); !s.ok()) {
+        return s;
+      }
+    }
+    ++live_devices;
+  }
+  if (live_devices > options.max_devices) return Broken("more live devices than max_devices", 0);
+  if (pasid_tables > options.max_pasid_tables) {
+    return Broken("more PASID tables than max_pasid_tables", pasid_tables);
   }
   for (const IommuUnit& u : io.units) {
     if (u.hdr.deleted()) continue;

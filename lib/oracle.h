@@ -22,6 +22,7 @@
 #include "lib/decoder.h"
 #include "lib/elf_image.h"
 #include "lib/image.h"
+#include "lib/options.h"
 #include "lib/preserved_memory.h"
 
 namespace khoabi {
@@ -30,8 +31,15 @@ namespace khoabi {
 // order each user needs), in claim order; duplicates are kept.
 std::vector<Folio> FoliosInUse(const HandoffModel& m);
 
-// CheckAcceptedInvariants returns kInternal naming the first broken promise.
+// CheckAcceptedInvariants returns kInternal naming the first broken promise
+// of a decode with default Options.
 absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m);
+// The same for a decode with `options`, whose promises it checks too: only
+// accepted ABIs, the IOMMU state present if required, the PASID policy
+// (checked on the directories and tables in the image, not on the decoder's
+// lists), every limit, and lenient acceptance only of what strict rejects.
+absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel& m,
+                                     const Options& options);
 
 // CheckReencode returns kInternal naming the first folio whose bytes differ.
 absl::Status CheckReencode(const ImageView& image, const HandoffModel& m);
