@@ -281,7 +281,16 @@ absl::Status CheckReencode(const ImageView& image, const HandoffModel& m) {
   }
   ImageView view = again->View();
   ImageReader original(image), reencoded(view);
-  for (const Folio& f : FoliosInUse(m)) {
+  // Every folio in use, and the tracker's pages: the tracker written from the
+  // decoded folios must be the tracker that was read, or a folio was lost or
+  // made up on the way.
+  std::vector<Folio> pages = FoliosInUse(m);
+  for (const RadixPage& p : m.kho.tracker.radix_pages) pages.push_back({p.pa, 0});
+  for (const TrackerChunk& c : m.kho.tracker.chunks) {
+    pages.push_back({c.pa, 0});
+    for (const TrackerChunk::Entry& e : c.entries) pages.push_back({e.bitmap_pa, 0});
+  }
+  for (const Folio& f : pages) {
     const uint64_t bytes = FolioBytes(std::min<uint32_t>(f.order, 30));
     absl::Span<const uint8_t> a = original.Bytes(f.pa, bytes);
     absl::Span<const uint8_t> b = reencoded.Bytes(f.pa, bytes);
@@ -290,7 +299,7 @@ absl::Status CheckReencode(const ImageView& image, const HandoffModel& m) {
       const size_t at =
           static_cast<size_t>(std::mismatch(a.begin(), a.end(), b.begin()).first - a.begin());
       return absl::InternalError(absl::StrFormat(
-          "accepted, yet re-encoding changes byte %u of the order-%u folio at %#x (%#x -> %#x)", at,
+          "accepted, yet re-encoding changes byte %u of the order-%u page at %#x (%#x -> %#x)", at,
           f.order, f.pa, a[at], b[at]));
     }
   }

@@ -42,6 +42,7 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
                                      const Options& options);
 
 // CheckReencode returns kInternal naming the first folio whose bytes differ.
+// It compares every folio in use and every tracker page.
 absl::Status CheckReencode(const ImageView& image, const HandoffModel& m);
 
 // CheckElfImage: an ELF file that ReadElfImage accepted (into `loaded`) holds
