@@ -1,12 +1,18 @@
 #include "lib/oracle.h"
 
 #include <elf.h>
+#include <libfdt.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "abi/iommu.h"
+#include "abi/kexec_handover.h"
+#include "abi/luo.h"
 #include "abi/vtd_pasid.h"
 #include "absl/strings/str_format.h"
 #include "lib/iommu.h"
@@ -70,6 +76,210 @@ absl::Status CheckDirectory(const ImageReader& reader, const IommuDevice& d, Iom
         return Broken("NO_PASID only, yet PASID 0 is absent or another PASID present",
                       t0->pa() + 64 * e);
       }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- FDT pages and the FLB header, read apart from the decoder ---------------
+
+// The u64 property `name` of `node`: 8 bytes, or nullopt.
+std::optional<uint64_t> U64Property(const void* fdt, int node, const char* name) {
+  int len = 0;
+  const void* v = fdt_getprop(fdt, node, name, &len);
+  if (v == nullptr || len != 8) return std::nullopt;
+  uint64_t out;
+  std::memcpy(&out, v, 8);
+  return out;
+}
+
+// The node's compatible string list holds `want`; unterminated only if lenient.
+bool Compatible(const void* fdt, int node, const char* want, bool strict) {
+  int len = 0;
+  const char* v = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
+  if (v == nullptr || len <= 0) return false;
+  if (v[len - 1] != '\0' && strict) return false;
+  for (int at = 0; at < len;) {
+    int end = at;
+    while (end < len && v[end] != '\0') ++end;
+    if (std::string_view(v + at, static_cast<size_t>(end - at)) == want) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
+// Checks an FDT page the way fdt_check_full and this project's rules want it:
+// header, structure, depth, no duplicate names. Returns the page or an error.
+absl::Status CheckFdtPage(const ImageReader& reader, uint64_t pa, const Options& options,
+                          std::vector<uint8_t>* page) {
+  absl::Span<const uint8_t> bytes = reader.Bytes(pa, kPageSize);
+  if (bytes.empty()) return Broken("an FDT page is not in the image", pa);
+  page->assign(bytes.begin(), bytes.end());
+  const void* fdt = page->data();
+  if (fdt_magic(fdt) != FDT_MAGIC || fdt_version(fdt) < 17 || fdt_last_comp_version(fdt) > 17 ||
+      fdt_totalsize(fdt) > kPageSize || fdt_check_full(fdt, kPageSize) != 0) {
+    return Broken("an FDT fails the full check", pa);
+  }
+  int depth = 0;
+  for (int node = 0; node >= 0 && depth >= 0; node = fdt_next_node(fdt, node, &depth)) {
+    if (static_cast<uint32_t>(depth) >= options.max_fdt_depth) {
+      return Broken("an FDT nests deeper than max_fdt_depth", pa);
+    }
+    std::set<std::string> names;
+    int prop;
+    fdt_for_each_property_offset(prop, fdt, node) {
+      const char* name = nullptr;
+      if (fdt_getprop_by_offset(fdt, prop, &name, nullptr) == nullptr || name == nullptr ||
+          !names.insert(name).second) {
+        return Broken("an FDT node has a property twice", pa);
+      }
+    }
+    names.clear();
+    int child;
+    fdt_for_each_subnode(child, fdt, node) {
+      const char* name = fdt_get_name(fdt, child, nullptr);
+      if (name == nullptr || !names.insert(name).second) {
+        return Broken("an FDT node has two children of one name", pa);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The KHO root FDT and the LUO FDT say what the model says.
+absl::Status CheckFdts(const ImageReader& reader, const HandoffModel& m, const Options& options) {
+  std::vector<uint8_t> page;
+  if (absl::Status s = CheckFdtPage(reader, m.kho.root_fdt_pa, options, &page); !s.ok()) return s;
+  const void* root = page.data();
+  const bool v1 = m.kho.version == KhoVersion::kV1;
+  if (!Compatible(root, 0, v1 ? KHO_V1_FDT_COMPATIBLE : KHO_V2_FDT_COMPATIBLE, options.strict)) {
+    return Broken("the KHO root FDT is not compatible with its version", m.kho.root_fdt_pa);
+  }
+  const std::optional<uint64_t> map = U64Property(root, 0, KHO_PROP_PRESERVED_MEMORY_MAP);
+  if (!map.has_value() || *map == 0 || *map != m.kho.tracker.root_pa()) {
+    return Broken("preserved-memory-map is not the tracker's root", m.kho.root_fdt_pa);
+  }
+  const int luo = fdt_subnode_offset(root, 0, LUO_KHO_NODE_NAME);
+  const std::optional<uint64_t> luo_pa =
+      luo < 0 ? std::nullopt
+              : U64Property(root, luo, v1 ? KHO_V1_PROP_SUB_FDT : KHO_V2_PROP_SUB_DATA);
+  if (!luo_pa.has_value() || *luo_pa == 0 || *luo_pa != m.luo.fdt_pa) {
+    return Broken("the KHO root's LUO node does not point at the LUO FDT", m.kho.root_fdt_pa);
+  }
+  if (absl::Status s = CheckFdtPage(reader, m.luo.fdt_pa, options, &page); !s.ok()) return s;
+  const void* fdt = page.data();
+  const int flb = fdt_subnode_offset(fdt, 0, LUO_FDT_FLB_NODE_NAME);
+  const std::optional<uint64_t> number = U64Property(fdt, 0, LUO_FDT_PROP_LIVEUPDATE_NUMBER);
+  const std::optional<uint64_t> header =
+      flb < 0 ? std::nullopt : U64Property(fdt, flb, LUO_FDT_FLB_PROP_HEADER);
+  if (!Compatible(fdt, 0, LUO_FDT_COMPATIBLE, options.strict) || flb < 0 ||
+      !Compatible(fdt, flb, LUO_FDT_FLB_COMPATIBLE, options.strict) || !number.has_value() ||
+      *number != m.luo.liveupdate_number || !header.has_value() || *header == 0 ||
+      *header != m.luo.flb_header_pa) {
+    return Broken("the LUO FDT does not say what the model says", m.luo.fdt_pa);
+  }
+  return absl::OkStatus();
+}
+
+// The FLB header page: one page, entries that fit, named, unique, and at most
+// one IOMMU entry, which is the model's.
+absl::Status CheckFlbHeader(const ImageReader& reader, const HandoffModel& m) {
+  const uint64_t pa = m.luo.flb_header_pa;
+  luo_flb_header_ser hdr;
+  if (!reader.ReadObject(pa, &hdr)) return Broken("the FLB header is not in the image", pa);
+  if (hdr.pgcnt != 1 || m.luo.flb_pgcnt != 1) return Broken("the FLB header's pgcnt is not 1", pa);
+  if (hdr.count > LUO_FLB_ENTRIES_PER_PAGE || hdr.count != m.luo.flbs.size()) {
+    return Broken("the FLB header's count is not the model's, or too large", pa);
+  }
+  std::set<std::string> names;
+  int iommu_entries = 0;
+  for (size_t i = 0; i < hdr.count; ++i) {
+    luo_flb_ser e;
+    reader.ReadObject(pa + sizeof hdr + i * sizeof e, &e);
+    const void* nul = std::memchr(e.name, '\0', sizeof e.name);
+    if (nul == nullptr) return Broken("an FLB name has no NUL", pa);
+    const std::string name(e.name);
+    if (!names.insert(name).second) return Broken("two FLB entries have one name", pa);
+    const bool a = name == IOMMU_A_FLB_COMPATIBLE, b = name == IOMMU_B_FLB_COMPATIBLE;
+    if (!a && !b && name.compare(0, 5, "iommu") == 0) {
+      return Broken("an FLB entry names an unknown IOMMU ABI", pa);
+    }
+    if (!a && !b) continue;
+    ++iommu_entries;
+    if (!m.iommu.has_value() || e.data != m.iommu->flb_ser_pa ||
+        (a ? IommuAbi::kA : IommuAbi::kB) != m.iommu->abi) {
+      return Broken("the IOMMU FLB entry is not the model's IOMMU state", pa);
+    }
+  }
+  if (iommu_entries > 1) return Broken("more than one IOMMU FLB entry", pa);
+  if (m.iommu.has_value() && iommu_entries != 1) {
+    return Broken("IOMMU state without its FLB entry", pa);
+  }
+  return absl::OkStatus();
+}
+
+// --- IOMMU records: every field rule, read from the model --------------------
+
+absl::Status CheckRecords(const IommuModel& io, const Options& options) {
+  auto flags_ok = [](const IommuHeader& h) { return (h.flags & ~IOMMU_SER_FLAG_DELETED) == 0; };
+  if (io.abi == IommuAbi::kB) {
+    if (io.version != IOMMU_B_FLB_VERSION) return Broken("ABI B's version is not 1", io.flb_ser_pa);
+    if (io.unit_pages.empty() || io.domain_pages.empty() || io.device_pages.empty()) {
+      return Broken("an ABI B array list head is 0", io.flb_ser_pa);
+    }
+  }
+  std::set<std::pair<uint64_t, uint64_t>> unit_keys;
+  for (const IommuUnit& u : io.units) {
+    if (!flags_ok(u.hdr)) return Broken("a unit has flags other than DELETED", u.token);
+    if (u.hdr.deleted()) continue;
+    if (!unit_keys.insert({u.type, u.token}).second) {
+      return Broken("two live units share type and token", u.token);
+    }
+    if (u.type == IOMMU_SER_TYPE_ARM_SMMUV3) {
+      for (size_t i = sizeof(iommu_smmuv3_hw_ser); i < u.arch.size(); ++i) {
+        if (u.arch[i] != 0) return Broken("an SMMUv3 unit has bytes past its arm", u.token);
+      }
+      continue;
+    }
+    const iommu_intel_ser intel = u.intel();
+    if (intel.restored != 0) return Broken("a unit's restored flag is set", u.token);
+    if (options.strict) {
+      for (uint8_t b : intel.padding) {
+        if (b != 0) return Broken("a unit's padding is not zero", u.token);
+      }
+    }
+  }
+  for (const IommuDomain& d : io.domains) {
+    if (!flags_ok(d.hdr)) return Broken("a domain has flags other than DELETED", d.top_table_phys);
+    if (d.hdr.deleted()) continue;
+    if (d.restored_domain != 0)
+      return Broken("a domain's restored_domain is set", d.top_table_phys);
+    if (!options.strict) continue;
+    const bool sign_ok = io.abi == IommuAbi::kA ? (d.sign_extend & ~IOMMU_A_DOMAIN_SIGN_EXTEND) == 0
+                                                : d.sign_extend <= 1;
+    const bool padding_ok =
+        io.abi == IommuAbi::kA || (d.padding[0] | d.padding[1] | d.padding[2]) == 0;
+    if (!sign_ok || !padding_ok)
+      return Broken("a domain's reserved bits are set", d.top_table_phys);
+  }
+  for (const IommuDevice& d : io.devices) {
+    if (!flags_ok(d.hdr)) return Broken("a device has flags other than DELETED", d.domain_phys);
+    if (d.hdr.deleted() || d.unit == kNoObject) continue;
+    const IommuUnit& unit = io.units[static_cast<size_t>(d.unit)];
+    if (unit.type == IOMMU_SER_TYPE_ARM_SMMUV3) {
+      if (options.strict && d.smmuv3().padding != 0) {
+        return Broken("an SMMUv3 device's padding is not zero", d.domain_phys);
+      }
+      continue;
+    }
+    if (d.intel_restored(io.abi) != 0) return Broken("a device's restored flag is set", 0);
+    if (options.strict && io.abi == IommuAbi::kB) {
+      for (size_t i = 1; i < 8; ++i) {
+        if (d.arch[i] != 0) return Broken("a device's padding is not zero", d.domain_phys);
+      }
+    }
+    if ((d.pasid_table(io.abi) == 0) != (d.max_pasid(io.abi) == 0)) {
+      return Broken("a device has a PASID directory or a size, not both", d.pasid_table(io.abi));
     }
   }
   return absl::OkStatus();
@@ -159,12 +369,15 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
   if (m.kho.tracker.page_count() > options.max_tracker_pages) {
     return Broken("more tracker pages than max_tracker_pages", m.kho.tracker.page_count());
   }
+  if (absl::Status s = CheckFdts(reader, m, options); !s.ok()) return s;
+  if (absl::Status s = CheckFlbHeader(reader, m); !s.ok()) return s;
   if (!m.iommu.has_value()) {
     if (options.require_iommu) return Broken("no IOMMU state, yet it is required", 0);
     return absl::OkStatus();
   }
 
   const IommuModel& io = *m.iommu;
+  if (absl::Status s = CheckRecords(io, options); !s.ok()) return s;
   const IommuAbiLayout& l = LayoutOf(io.abi);
   // Counts fit their pages; the pages account for exactly the objects; each
   // page's header links to the next.
@@ -335,10 +548,23 @@ absl::Status CheckElfImage(absl::Span<const uint8_t> file, const LoadedImage& lo
   }
   if (total > options.max_image_bytes) return broken("more memory than max_image_bytes", total);
 
-  // A walk of the program headers of our own.
+  // A walk of the header and program headers of our own: an ELF64
+  // little-endian x86-64 core file, a well-formed table, every PT_LOAD inside
+  // the file with p_filesz <= p_memsz and no wrap, every note well formed,
+  // one KHO note (two only when lenient) with an 8-byte descriptor.
   Elf64_Ehdr eh;
   if (file.size() < sizeof eh) return broken("the file has no ELF header", file.size());
   std::memcpy(&eh, file.data(), sizeof eh);
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_ident[EI_VERSION] != EV_CURRENT) {
+    return broken("the file is not ELF64 little-endian version 1", 0);
+  }
+  if (eh.e_type != ET_CORE || eh.e_machine != EM_X86_64) {
+    return broken("the file is not an x86-64 core file", eh.e_type);
+  }
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum == PN_XNUM) {
+    return broken("the program header table is malformed", eh.e_phnum);
+  }
   const uint64_t table = uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr);
   if (eh.e_phoff > file.size() || table > file.size() - eh.e_phoff) {
     return broken("the program headers are not in the file", eh.e_phoff);
@@ -346,32 +572,40 @@ absl::Status CheckElfImage(absl::Span<const uint8_t> file, const LoadedImage& lo
   ImageReader reader(view);
   uint64_t described = 0;
   std::optional<uint64_t> root;
+  int kho_notes = 0;
   for (uint64_t i = 0; i < eh.e_phnum; ++i) {
     Elf64_Phdr ph;
     std::memcpy(&ph, file.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+    const bool in_file = ph.p_offset <= file.size() && ph.p_filesz <= file.size() - ph.p_offset;
     if (ph.p_type == PT_NOTE) {
-      if (ph.p_offset > file.size() || ph.p_filesz > file.size() - ph.p_offset) continue;
-      for (uint64_t pos = 0; ph.p_filesz - pos >= 12 && !root.has_value();) {
+      if (!in_file) return broken("a PT_NOTE outside the file", ph.p_offset);
+      for (uint64_t pos = 0; pos < ph.p_filesz;) {
+        if (ph.p_filesz - pos < 12) return broken("a note header runs past its segment", pos);
         uint32_t nh[3];
         std::memcpy(nh, file.data() + ph.p_offset + pos, sizeof nh);
         const uint64_t name = (uint64_t{nh[0]} + 3) & ~uint64_t{3};
         const uint64_t desc = (uint64_t{nh[1]} + 3) & ~uint64_t{3};
-        if (name + desc > ph.p_filesz - pos - 12) break;
+        if (name + desc > ph.p_filesz - pos - 12)
+          return broken("a note runs past its segment", pos);
         const uint8_t* at = file.data() + ph.p_offset + pos + 12;
-        if (nh[0] == 4 && std::memcmp(at, "KHO", 4) == 0 && nh[2] == 1 && nh[1] == 8) {
-          uint64_t pa;
-          std::memcpy(&pa, at + name, 8);
-          root = pa;
+        if (nh[0] == 4 && std::memcmp(at, "KHO", 4) == 0 && nh[2] == kKhoNoteType) {
+          if (nh[1] != 8) return broken("a KHO note's descriptor is not 8 bytes", nh[1]);
+          if (++kho_notes == 1) {
+            uint64_t pa;
+            std::memcpy(&pa, at + name, 8);
+            root = pa;
+          }
         }
         pos += 12 + name + desc;
       }
       continue;
     }
-    if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
-    described += ph.p_memsz;
-    if (ph.p_offset > file.size() || ph.p_filesz > file.size() - ph.p_offset) {
-      return broken("a PT_LOAD outside the file was taken", ph.p_offset);
+    if (ph.p_type != PT_LOAD) continue;
+    if (!in_file || ph.p_filesz > ph.p_memsz || (ph.p_paddr != 0 && ph.p_memsz > ~ph.p_paddr + 1)) {
+      return broken("a malformed PT_LOAD was taken", ph.p_offset);
     }
+    if (ph.p_memsz == 0) continue;
+    described += ph.p_memsz;
     if (reader.Bytes(ph.p_paddr, ph.p_memsz).empty()) {
       return broken("a PT_LOAD's memory is not in the image", ph.p_paddr);
     }
@@ -390,7 +624,9 @@ absl::Status CheckElfImage(absl::Span<const uint8_t> file, const LoadedImage& lo
     }
   }
   if (described != total) return broken("the image holds memory no PT_LOAD describes", total);
-  if (root.has_value() != loaded.has_root || (root.has_value() && *root != view.root_pa)) {
+  if (kho_notes == 0) return broken("no KHO note gives the root", 0);
+  if (kho_notes > 1 && options.strict) return broken("two KHO notes", kho_notes);
+  if (!loaded.has_root || *root != view.root_pa) {
     return broken("the root PA is not the first KHO note's", view.root_pa);
   }
 
