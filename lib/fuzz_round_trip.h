@@ -32,7 +32,8 @@ std::optional<GeneratedModel> ModelFromInput(absl::Span<const uint8_t> input);
 
 // RunRoundTrip checks decode(encode(m)) == m for the model of `input`, the
 // decode oracles, and that encoding the decoded model and writing and reading
-// it as an ELF file change no byte. Returns "" or what broke.
+// it as an ELF file (compact for inputs of even length) change no byte.
+// Returns "" or what broke.
 std::string RunRoundTrip(absl::Span<const uint8_t> input);
 
 }  // namespace khoabi::fuzz

@@ -53,7 +53,7 @@ class StructureMutator {
  public:
   // `structure_percent` of the calls try a structural mutation first; the
   // rest go straight to `fallback`.
-  StructureMutator(Target target, ByteMutator fallback, int structure_percent = 60);
+  StructureMutator(Target target, ByteMutator fallback, int structure_percent = 40);
 
   // Mutate follows LLVMFuzzerCustomMutator's contract.
   size_t Mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed);
@@ -72,7 +72,9 @@ class StructureMutator {
 
 // The glue's entry points: a StructureMutator per target whose fallback is
 // LLVMFuzzerMutate when libFuzzer is linked (else MutateBytes). The share of
-// structural mutations is 60%, or $KHOABI_STRUCTURE_PERCENT (0-100).
+// structural mutations is 40% (a structural mutation costs about as much as
+// several executions: it decodes, edits and writes the input again), or
+// $KHOABI_STRUCTURE_PERCENT (0-100).
 size_t CustomMutate(Target target, uint8_t* data, size_t size, size_t max_size, unsigned seed);
 size_t CustomCrossOver(Target target, const uint8_t* data1, size_t size1, const uint8_t* data2,
                        size_t size2, uint8_t* out, size_t max_out_size, unsigned seed);
