@@ -2,7 +2,10 @@
 // seed, into OUT/<target>/<index>_<label>. fuzz/make_corpus.sh renames them by
 // SHA-1 into fuzz/corpus/.
 //
-//   make_corpus OUT [TARGET...]
+//   make_corpus [--valid-only] OUT [TARGET...]
+//
+// --valid-only writes only the valid handoffs (no corruption classes, no
+// option bytes): the seeds to measure what the fuzzer finds by itself.
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -15,13 +18,19 @@
 #include "lib/fuzz_support.h"
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help") {
-    std::fprintf(stderr, "usage: %s OUT [TARGET...]\n", argv[0]);
-    return argc < 2 ? 2 : 0;
+  int first = 1;
+  bool valid_only = false;
+  if (argc > 1 && std::string(argv[1]) == "--valid-only") {
+    valid_only = true;
+    first = 2;
   }
-  const std::string out = argv[1];
+  if (argc <= first || std::string(argv[first]) == "--help") {
+    std::fprintf(stderr, "usage: %s [--valid-only] OUT [TARGET...]\n", argv[0]);
+    return argc <= first ? 2 : 0;
+  }
+  const std::string out = argv[first];
   std::vector<const khoabi::fuzz::TargetInfo*> targets;
-  for (int i = 2; i < argc; ++i) {
+  for (int i = first + 1; i < argc; ++i) {
     const khoabi::fuzz::TargetInfo* t = khoabi::fuzz::FindTarget(argv[i]);
     if (t == nullptr) {
       std::fprintf(stderr, "make_corpus: no target %s\n", argv[i]);
@@ -36,7 +45,14 @@ int main(int argc, char** argv) {
   for (const khoabi::fuzz::TargetInfo* t : targets) {
     const std::string dir = out + "/" + t->name;
     mkdir(dir.c_str(), 0755);
-    const std::vector<khoabi::fuzz::Seed> seeds = khoabi::fuzz::SeedsFor(t->target);
+    std::vector<khoabi::fuzz::Seed> seeds = khoabi::fuzz::SeedsFor(t->target);
+    if (valid_only) {
+      std::vector<khoabi::fuzz::Seed> valid;
+      for (khoabi::fuzz::Seed& s : seeds) {
+        if (s.valid) valid.push_back(std::move(s));
+      }
+      seeds = std::move(valid);
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < seeds.size(); ++i) {
       const std::string path = absl::StrFormat("%s/%04d_%s", dir, i, seeds[i].label);

@@ -11,7 +11,8 @@
 #   --jobs N         cores to use (default: all, nproc)
 #   --interval N     seconds between progress lines (default 10)
 #   --no-build       use the binaries of the last --config=fuzz build
-#   --no-merge       leave fuzz/corpus/ unchanged
+#   --no-merge       leave the corpus unchanged
+#   --corpus DIR     start from, and merge into, DIR/<target>/ (default fuzz/corpus)
 #   --workdir DIR    where corpora, logs and crashes go (default: a new /tmp dir)
 #   --quiet          no progress lines, only the summary
 #
@@ -20,7 +21,7 @@
 # targets run in rounds of <cores> at a time, each for its share of the time.
 # libFuzzer's fork mode keeps going after crashes, OOMs and timeouts and
 # collects them in DIR/<target>/artifacts/. New inputs are merged into
-# fuzz/corpus/<target>/ with -merge=1 (only inputs that add coverage).
+# the corpus with -merge=1 (only inputs that add coverage).
 # Progress lines show executions per second, coverage (cov: edges, ft:
 # features), corpus growth, crashes, and the reasons of lib/reasons.inc the
 # decoder has reported so far (KHOABI_FUZZ_REASONS_FILE).
@@ -31,6 +32,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 
 seconds=60 targets="" jobs=$(nproc) interval=10 build=1 merge=1 workdir="" quiet=0
+corpus=fuzz/corpus
 while (($#)); do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
@@ -39,6 +41,7 @@ while (($#)); do
     --interval) interval=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-merge) merge=0; shift ;;
+    --corpus) corpus=${2%/}; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -67,7 +70,7 @@ for t in "${targets[@]}"; do
   # A copy: a later build of another configuration replaces bazel-bin.
   cp -f "$bin_dir/${t}_fuzzer" "$workdir/bin/"
   mkdir -p "$workdir/$t/corpus" "$workdir/$t/artifacts"
-  cp -f fuzz/corpus/$t/* "$workdir/$t/corpus/" 2>/dev/null || true
+  cp -f "$corpus/$t"/* "$workdir/$t/corpus/" 2>/dev/null || true
   : >"$workdir/$t/reasons"
   echo "$(ls "$workdir/$t/corpus" | wc -l)" >"$workdir/$t/corpus_start"
 done
@@ -186,13 +189,14 @@ for ((i = 0; i < n; i += per_round)); do
 done
 
 if ((merge)); then
-  echo "==> merging new inputs into fuzz/corpus/"
+  echo "==> merging new inputs into $corpus/"
   for t in "${targets[@]}"; do
-    before=$(ls fuzz/corpus/$t | wc -l)
+    mkdir -p "$corpus/$t"
+    before=$(ls "$corpus/$t" | wc -l)
     "$workdir/bin/${t}_fuzzer" -merge=1 -max_len="$(option "$t" max_len)" \
       -timeout="$(option "$t" timeout)" -rss_limit_mb="$(option "$t" rss_limit_mb)" \
-      "fuzz/corpus/$t" "$workdir/$t/corpus" >"$workdir/$t/merge.log" 2>&1 || true
-    echo $(($(ls fuzz/corpus/$t | wc -l) - before)) >"$workdir/$t/merged"
+      "$corpus/$t" "$workdir/$t/corpus" >"$workdir/$t/merge.log" 2>&1 || true
+    echo $(($(ls "$corpus/$t" | wc -l) - before)) >"$workdir/$t/merged"
   done
 fi
 

@@ -206,10 +206,10 @@ std::vector<Seed> ElfSeeds(Target target) {
     if (!image.ok()) OracleFailure("make_corpus", image.status().ToString());
     OptionBytes o = PolicyOptions(shape.scenario.policy);
     if (!shape.scenario.iommu) o[0] |= 0x40;
-    out.push_back({shape.label, WithOptions(WriteCompactElfImage(*image), o)});
+    out.push_back({shape.label, WithOptions(WriteCompactElfImage(*image), o), true});
     // Two small shapes also at full size: the reader's zero-copy path.
     if (i == 0 || i == 7) {
-      out.push_back({shape.label + "_full", WithOptions(WriteElfImage(*image), o)});
+      out.push_back({shape.label + "_full", WithOptions(WriteElfImage(*image), o), true});
     }
     if (i == 0) {
       for (const auto& [label, bytes] : OptionVariants()) {
@@ -273,7 +273,7 @@ std::vector<Seed> LayerSeeds(Layer layer) {
   const std::vector<LayerBase>& bases = LayerBases();
   for (size_t b = 0; b < bases.size(); ++b) {
     const LayerBase& base = bases[b];
-    out.push_back({base.name, EncodeLayerInput(layer, b, OptionBytes{}, base.image.View())});
+    out.push_back({base.name, EncodeLayerInput(layer, b, OptionBytes{}, base.image.View()), true});
     {  // every base: a tight limit hits each layer's format differently
       for (const auto& [label, bytes] : OptionVariants()) {
         out.push_back({absl::StrCat(base.name, "_", label),
@@ -300,12 +300,12 @@ std::vector<Seed> LayerSeeds(Layer layer) {
 
 std::vector<Seed> RoundTripSeeds() {
   std::vector<Seed> out;
-  out.push_back({"empty", ""});
+  out.push_back({"empty", "", true});
   for (int i = 0; i < 48; ++i) {
     std::mt19937_64 rng(static_cast<uint64_t>(i) + 1);
     std::string bytes(16u << (i % 8), '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
-    out.push_back({absl::StrFormat("random_%d", i), bytes});
+    out.push_back({absl::StrFormat("random_%d", i), bytes, true});
   }
   return out;
 }

@@ -19,6 +19,10 @@ namespace khoabi::fuzz {
 struct Seed {
   std::string label;  // what it is, e.g. "B_kho-v2_80devices" or "corrupt_claim_twice"
   std::string bytes;
+  // A valid handoff, with the options it was made for (a policy, IOMMU state
+  // optional): no corruption class, no tightened limit. Fuzzing from these
+  // alone measures what the fuzzer finds by itself.
+  bool valid = false;
 };
 
 // SeedsFor returns the seeds of `target`, deterministically.
