@@ -37,18 +37,22 @@ llvm-profdata merge -sparse "$work"/prof/*.profraw -o "$work/merged.profdata"
 
 # lib/ only; the harness (fuzz_*, structure_mutator) and generators are not
 # what is measured.
-ignore='(/usr/|fuzz/|lib/fuzz_|lib/structure_mutator|lib/corrupt|lib/scenario)'
+repo=$PWD
+ignore="(^/usr/|^$repo/fuzz/|^$repo/lib/(fuzz_|structure_mutator|corrupt|scenario))"
 cov=(llvm-cov report -instr-profile="$work/merged.profdata" "$work/out/handoff_fuzzer"
   "${objects[@]}" -ignore-filename-regex="$ignore")
 echo
 echo "== lib/ (every file the targets link, less the fuzz harness and test-data factories)"
-"${cov[@]}" | sed 's/  \+/ /g' | cut -c1-160
+"${cov[@]}" | sed "s|$repo/||" | awk '$8 ~ /^[0-9]+$/ {printf "%-28s lines %6s of %5s  branches %6s of %5s  functions %6s\n", $1, $10, $8, $13, $11, $7}'
 echo
 echo "== the decoder's files"
-decoder=(lib/decoder.cc lib/elf_image.cc lib/fdt.cc lib/image.cc lib/iommu.cc lib/kho.cc
-  lib/kho_tracker.cc lib/luo.cc lib/pasid.cc lib/preserved_memory.cc lib/diagnostics.cc
-  lib/list_walk.h abi/vtd_pasid.h abi/kexec_handover.h)
-"${cov[@]}" "${decoder[@]}" | sed 's/  \+/ /g' | cut -c1-160
+decoder=()
+for f in lib/decoder.cc lib/elf_image.cc lib/fdt.cc lib/image.cc lib/iommu.cc lib/kho.cc \
+  lib/kho_tracker.cc lib/luo.cc lib/pasid.cc lib/preserved_memory.cc lib/diagnostics.cc \
+  lib/list_walk.h abi/vtd_pasid.h abi/kexec_handover.h; do
+  decoder+=("$repo/$f")
+done
+"${cov[@]}" "${decoder[@]}" | sed "s|$repo/||" | awk '$8 ~ /^[0-9]+$/ {printf "%-28s lines %6s of %5s  branches %6s of %5s  functions %6s\n", $1, $10, $8, $13, $11, $7}'
 llvm-cov show -format=html -output-dir="$work/html" -instr-profile="$work/merged.profdata" \
   "$work/out/handoff_fuzzer" "${objects[@]}" -ignore-filename-regex="$ignore" >/dev/null
 echo
