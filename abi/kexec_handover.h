@@ -107,7 +107,10 @@ KHOABI_ASSERT_OFFSET(struct kho_radix_leaf, bitmap, 0);
  * REQUIRES: order <= KHO_RADIX_MAX_ORDER, pa aligned to the folio size.
  */
 static inline uint64_t kho_radix_key(uint64_t pa, unsigned int order) {
-  return (1ull << (KHO_RADIX_ORDER0_BIT - order)) | (pa >> (KHOABI_PAGE_SHIFT + order));
+  /* Order 52 is the whole address space: its only PA is 0, and shifting a
+   * u64 by 64 is undefined. */
+  uint64_t index = KHOABI_PAGE_SHIFT + order >= 64 ? 0 : pa >> (KHOABI_PAGE_SHIFT + order);
+  return (1ull << (KHO_RADIX_ORDER0_BIT - order)) | index;
 }
 
 /*
@@ -128,7 +131,8 @@ static inline int kho_radix_key_order(uint64_t key) {
  */
 static inline uint64_t kho_radix_key_pa(uint64_t key, int order) {
   uint64_t index = key & ~(1ull << (KHO_RADIX_ORDER0_BIT - order));
-  return index << (KHOABI_PAGE_SHIFT + order);
+  /* Order 52 (key 1): index 0, and a shift by 64 would be undefined. */
+  return KHOABI_PAGE_SHIFT + order >= 64 ? 0 : index << (KHOABI_PAGE_SHIFT + order);
 }
 
 /*

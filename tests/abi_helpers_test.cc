@@ -27,6 +27,17 @@ TEST(KhoRadixKeyTest, DecodesWhatItEncodes) {
   }
 }
 
+// Order 52 spans the address space: key 1, PA 0, and no shift by 64 (which
+// UBSan reports under --config=asan; a fuzz target found it).
+TEST(KhoRadixKeyTest, Order52IsKeyOneAtPaZero) {
+  EXPECT_EQ(kho_radix_key(0, 52), 1u);
+  ASSERT_EQ(kho_radix_key_order(1), 52);
+  EXPECT_EQ(kho_radix_key_pa(1, 52), 0u);
+  EXPECT_EQ(kho_radix_key_order(2), 51);
+  EXPECT_EQ(kho_radix_key_pa(2, 51), 0u);
+  EXPECT_EQ(kho_radix_key_pa(3, 51), 1ull << 63);
+}
+
 TEST(KhoRadixKeyTest, RejectsKeyZeroAndRootIndexFourOrMore) {
   EXPECT_EQ(kho_radix_key_order(0), -1);
   EXPECT_EQ(kho_radix_key_order(1ull << 53), -1);  // root index 4
