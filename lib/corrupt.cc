@@ -548,6 +548,14 @@ std::vector<CorruptionClass> MakeClasses() {
         }
         return absl::FailedPreconditionError("needs a radix leaf or a kho-v1 bitmap");
       });
+  add("tracker_chunk_unused_bytes", "tracker", "kho-v1: a byte after the first chunk's entries",
+      Reason::kUnusedBytesNotZero, "kho.tracker.chunks", [](Corrupter& c) {
+        const TrackerModel& t = c.model().kho.tracker;
+        if (absl::Status s = Needs(!t.chunks.empty(), "needs a kho-v1 chunk"); !s.ok()) return s;
+        const TrackerChunk& chunk = t.chunks.front();
+        c.PatchValue<uint8_t>(chunk.pa + 16 + 16 * chunk.entries.size() + 5, 0x5a);
+        return absl::OkStatus();
+      });
   add("tracker_bad_key", "tracker", "kho-v2: a subtree at root index 4 (an order below 0)",
       Reason::kTrackerBadKey, "kho.tracker.radix", [](Corrupter& c) {
         const TrackerModel& t = c.model().kho.tracker;

@@ -241,6 +241,20 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
                        static_cast<unsigned>(KHOSER_BITMAP_SIZE)) &&
            ok;
     } else {
+      // The rest of the chunk page is zero: the kernel allocates chunks
+      // zeroed, and stale entries past num_elms are what a later version
+      // would misread.
+      const uint64_t used = sizeof hdr + uint64_t{hdr.num_elms} * sizeof(khoser_mem_bitmap_ptr);
+      absl::Span<const uint8_t> page = ctx.reader.Bytes(pa, kPageSize);
+      const uint64_t at = used + FirstNonZero(page.subspan(static_cast<size_t>(used)));
+      if (at < kPageSize) {
+        Path::Scope u = ctx.path.Enter("unused");
+        ok = !ctx.Report(Reason::kUnusedBytesNotZero, pa + at,
+                         "byte %llu after the last entry is %#x",
+                         static_cast<unsigned long long>(at), page[static_cast<size_t>(at)]) &&
+             ok;
+        if (ctx.stop()) return false;
+      }
       const uint64_t folio_bytes = FolioBytes(hdr.order);
       for (uint32_t j = 0; j < hdr.num_elms; ++j) {
         Path::Scope es = ctx.path.Enter("entry", j);
