@@ -556,6 +556,25 @@ std::vector<CorruptionClass> MakeClasses() {
         c.PatchValue<uint8_t>(chunk.pa + 16 + 16 * chunk.entries.size() + 5, 0x5a);
         return absl::OkStatus();
       });
+  add("tracker_bitmaps_overlap", "tracker",
+      "kho-v1: a chunk of another order relabelled to the first chunk's order and range, its "
+      "bitmap cleared",
+      Reason::kTrackerOverlap, "kho.tracker.chunks", [](Corrupter& c) {
+        const TrackerModel& t = c.model().kho.tracker;
+        if (absl::Status s = Needs(!t.chunks.empty() && !t.chunks[0].entries.empty(),
+                                   "needs a kho-v1 chunk entry");
+            !s.ok()) {
+          return s;
+        }
+        for (const TrackerChunk& other : t.chunks) {
+          if (other.order == t.chunks[0].order || other.entries.empty()) continue;
+          c.PatchValue<uint32_t>(other.pa + 8, t.chunks[0].order);
+          c.PatchValue<uint64_t>(other.pa + 16, t.chunks[0].entries[0].phys_start);
+          c.Patch(other.entries[0].bitmap_pa, std::vector<uint8_t>(kPageSize, 0));
+          return absl::OkStatus();
+        }
+        return absl::FailedPreconditionError("needs kho-v1 chunks of two orders");
+      });
   add("tracker_bad_key", "tracker", "kho-v2: a subtree at root index 4 (an order below 0)",
       Reason::kTrackerBadKey, "kho.tracker.radix", [](Corrupter& c) {
         const TrackerModel& t = c.model().kho.tracker;

@@ -208,6 +208,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
       [&ctx](uint64_t units) { return ctx.Charge(units); });
   if (ctx.work.exceeded()) return false;
   std::vector<uint64_t> pages;
+  std::vector<std::pair<uint32_t, uint64_t>> ranges;  // (order, phys_start) of the bitmaps
   bool ok = true;
   uint64_t pa = root_pa;
   for (uint64_t index = 0; pa != 0; ++index) {
@@ -268,6 +269,7 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
           if (ctx.stop()) return false;
           continue;
         }
+        ranges.push_back({hdr.order, entry.phys_start});
         {
           Path::Scope bs = ctx.path.Enter("bitmap");
           if (!ValidTrackerPage(ctx, entry.bitmap, "bitmap")) {
@@ -312,6 +314,25 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
     out->chunks.push_back(std::move(chunk));
     if (ctx.stop()) return false;
     pa = hdr.next;
+  }
+  // The ranges the bitmaps of one order describe do not overlap (the kernel
+  // keeps one bitmap per range). Bits of two overlapping bitmaps could all be
+  // different folios, but which bitmap held which is lost: the decoded
+  // handoff could not be written again.
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const auto& [order, start] = ranges[i];
+    const auto& [prev_order, prev_start] = ranges[i - 1];
+    if (order != prev_order ||
+        static_cast<unsigned __int128>(start) >= prev_start + V1Span(prev_order)) {
+      continue;
+    }
+    ok = !ctx.Report(Reason::kTrackerOverlap, start,
+                     "the order-%u bitmaps at %#llx and %#llx cover overlapping ranges", order,
+                     static_cast<unsigned long long>(prev_start),
+                     static_cast<unsigned long long>(start)) &&
+         ok;
+    if (ctx.stop()) return false;
   }
   // Chunk and bitmap pages: each used once.
   std::sort(pages.begin(), pages.end());
