@@ -414,6 +414,31 @@ std::vector<CorruptionClass> MakeClasses() {
                                      true, false, false, 8);
         return absl::OkStatus();
       });
+  add("luo_node_unit_address", "fdt",
+      "a node LUO@1 before LUO, pointing at a tracker page: the kernel takes the first node "
+      "fdt_subnode_offset() matches",
+      Reason::kClaimNotPreserved, "luo.fdt", [](Corrupter& c) {
+        KhoModel& k = c.model().kho;
+        const TrackerModel& t = k.tracker;
+        const uint64_t shadow = t.format == KhoVersion::kV2 ? t.root_pa() : t.chunks.front().pa;
+        FdtWriter w;
+        w.BeginNode("");
+        w.PropertyString("compatible", KhoVersionName(k.version));
+        w.PropertyU64(KHO_PROP_PRESERVED_MEMORY_MAP, t.root_pa());
+        w.BeginNode("LUO@1");
+        w.PropertyU64(KhoSubnodeDataProperty(k.version), shadow);
+        w.EndNode();
+        for (const KhoSubnode& sub : k.subnodes) {
+          w.BeginNode(sub.name.c_str());
+          w.PropertyU64(KhoSubnodeDataProperty(k.version), sub.data_pa);
+          w.EndNode();
+        }
+        w.EndNode();
+        absl::StatusOr<std::vector<uint8_t>> page = std::move(w).Finish();
+        if (!page.ok()) return page.status();
+        k.root_fdt_raw = *std::move(page);
+        return absl::OkStatus();
+      });
   add("missing_property", "fdt", "the root FDT without preserved-memory-map",
       Reason::kMissingProperty, "kho.root_fdt.preserved-memory-map", [](Corrupter& c) {
         KhoModel& k = c.model().kho;

@@ -89,13 +89,17 @@ bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ct
     out->version = v == 0 ? KhoVersion::kV1 : KhoVersion::kV2;
   }
 
-  // Sub-nodes: one per KHO user.
+  // Sub-nodes: one per KHO user. The required one is the node the kernel's
+  // kho_retrieve_subtree() takes: fdt_subnode_offset()'s, the first whose
+  // name matches, unit address or not.
   bool ok = true;
+  const int required_node =
+      required_subnode == nullptr ? -1 : fdt_subnode_offset(page.bytes, 0, required_subnode);
   int child;
   fdt_for_each_subnode(child, page.bytes, 0) {
     const char* name = fdt_get_name(page.bytes, child, nullptr);
     if (name == nullptr) continue;
-    const bool required = required_subnode != nullptr && std::strcmp(name, required_subnode) == 0;
+    const bool required = required_node >= 0 && child == required_node;
     uint64_t data = 0;
     if (required) {
       Path::Scope s = ctx.path.Enter(required_subnode);
