@@ -899,6 +899,13 @@ class ModelEditor {
         raw.clear();
       }
     }
+    // The encoder writes every preserved folio: a decoded tracker may hold
+    // folios of any order, which no input can afford to carry.
+    uint64_t bytes = 0;
+    for (const Folio& f : m_.kho.tracker.folios) {
+      bytes += f.order <= 30 ? FolioBytes(f.order) : kFuzzMaxImageBytes;
+      if (bytes > kFuzzMaxImageBytes) return false;
+    }
     absl::StatusOr<Image> image = EncodeHandoff(m_);
     if (!image.ok()) return false;
     w_.image = *std::move(image);
