@@ -578,7 +578,18 @@ std::string CheckDecode(const ImageView& image, const DecodeResult& r, const Opt
     }
     if (r.ok()) return "work exceeded the budget, yet the decode was accepted";
   }
-  if (!r.ok()) return "";
+  if (!r.ok()) {
+    // Precise errors: a rejection is the first error as a status, with that
+    // reason's code and its stable name as the payload.
+    const Problem* first = r.diag.first_error();
+    const absl::Status status = r.diag.ToStatus();
+    if (status.ok() || status.code() != GetReasonInfo(first->reason).code ||
+        ReasonOf(status) != first->reason) {
+      return absl::StrCat("the rejection's status does not name its first error: ",
+                          status.ToString());
+    }
+    return "";
+  }
   if (absl::Status s = CheckAcceptedInvariants(image, r.handoff, options); !s.ok()) {
     return std::string(s.message());
   }

@@ -171,6 +171,11 @@ TEST(CheckDecodeTest, FailsOnBrokenPromises) {
     r.diag.Report(Reason::kInternal, Path(), kNoPa, "test");
     EXPECT_NE(CheckDecode(view, r, base.options), "");
   }
+  {  // a plain rejection is no failure
+    DecodeResult r = good;
+    r.diag.Report(Reason::kClaimTwice, Path(), 0x1000, "test");
+    EXPECT_EQ(CheckDecode(view, r, base.options), "");
+  }
   {  // options the result does not keep: ABI refused, policy, limits
     Options o = base.options;
     (good.handoff.iommu->abi == IommuAbi::kA ? o.accept_iommu_a : o.accept_iommu_b) = false;
