@@ -46,6 +46,12 @@ uint64_t V1PhysStart(const Folio& f) {
   return shift >= 64 ? 0 : (f.pa >> shift) << shift;
 }
 
+// Size of a folio of a kho-v1 chunk's order (at most 52), in 128 bits: an
+// order-52 folio is 2^64 bytes, which FolioBytes cannot return.
+unsigned __int128 V1FolioSize(uint32_t order) {
+  return static_cast<unsigned __int128>(1) << (order + kPageShift);
+}
+
 // Span of a kho-v1 bitmap in bytes, in 128 bits (it can reach 2^79).
 unsigned __int128 V1Span(uint32_t order) {
   return static_cast<unsigned __int128>(KHO_V1_PRESERVE_BITS) << (order + kPageShift);
@@ -256,13 +262,13 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, TrackerModel* out) {
              ok;
         if (ctx.stop()) return false;
       }
-      const uint64_t folio_bytes = FolioBytes(hdr.order);
+      const unsigned __int128 folio_bytes = V1FolioSize(hdr.order);
       for (uint32_t j = 0; j < hdr.num_elms; ++j) {
         Path::Scope es = ctx.path.Enter("entry", j);
         khoser_mem_bitmap_ptr entry;
         ctx.reader.ReadObject(pa + sizeof hdr + j * sizeof entry, &entry);
         chunk.entries.push_back({entry.phys_start, entry.bitmap});
-        if ((entry.phys_start & (folio_bytes - 1)) != 0) {
+        if (entry.phys_start % folio_bytes != 0) {
           ok = !ctx.Report(Reason::kTrackerUnalignedStart, entry.phys_start,
                            "not aligned to the order-%u folio size", hdr.order) &&
                ok;
@@ -486,10 +492,13 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
       for (; it != m.folios.end() && it->pa < end; ++it) {
         const size_t index = static_cast<size_t>(it - m.folios.begin());
         if (it->order != c.order || covered[index] || it->pa < begin ||
-            ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
+            (it->pa - c.entries[j].phys_start) % V1FolioSize(c.order) != 0) {
           continue;
         }
-        const uint64_t bit = (it->pa - c.entries[j].phys_start) >> (c.order + kPageShift);
+        // 128 bits: order 52 shifts by 64.
+        const uint64_t bit = static_cast<uint64_t>(
+            static_cast<unsigned __int128>(it->pa - c.entries[j].phys_start) >>
+            (c.order + kPageShift));
         bitmap[bit / 8] = static_cast<uint8_t>(bitmap[bit / 8] | (1u << (bit % 8)));
         covered[index] = true;
       }
