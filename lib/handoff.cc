@@ -7,7 +7,9 @@
 
 namespace khoabi {
 
-absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
+namespace {
+
+absl::StatusOr<Image> Encode(const HandoffModel& m, bool zero_folios) {
   ImageBuilder builder;
   auto put = [&builder](uint64_t pa, absl::StatusOr<std::vector<uint8_t>> page,
                         const char* what) -> absl::Status {
@@ -38,7 +40,8 @@ absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
   }
   if (absl::Status s = EncodeTracker(m.kho.tracker, builder); !s.ok()) return s;
   // Every other preserved folio is memory too: zero-filled.
-  for (const Folio& f : m.kho.tracker.folios) {
+  const std::vector<Folio> none;
+  for (const Folio& f : zero_folios ? m.kho.tracker.folios : none) {
     if (builder.Has(f.pa) || f.order > 30) continue;
     if (absl::Status s = builder.PutZero(f.pa, FolioBytes(f.order)); !s.ok()) {
       return absl::InvalidArgumentError(
@@ -47,5 +50,11 @@ absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) {
   }
   return std::move(builder).Build(m.kho.root_fdt_pa);
 }
+
+}  // namespace
+
+absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m) { return Encode(m, true); }
+
+absl::StatusOr<Image> EncodeHandoffRecords(const HandoffModel& m) { return Encode(m, false); }
 
 }  // namespace khoabi

@@ -54,6 +54,13 @@ struct HandoffModel {
 // folio the tracker cannot hold, more FLB entries than a page holds).
 absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m);
 
+// EncodeHandoffRecords is EncodeHandoff without the zeros of preserved folios
+// no record writes: every page that carries data, and only those. Its memory
+// is linear in the records, where one preserved folio may be gigabytes (a
+// decoded handoff may preserve folios its image does not hold), so re-encoding
+// checks (oracle.h) use it.
+absl::StatusOr<Image> EncodeHandoffRecords(const HandoffModel& m);
+
 }  // namespace khoabi
 
 #endif  // KHOABI_LIB_HANDOFF_H_
