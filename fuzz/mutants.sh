@@ -10,7 +10,8 @@
 # that exercise it (its layer's target and the whole-handoff target) fuzz
 # from their corpora, side by side, for up to --seconds. The mutant is caught
 # when a target crashes: an oracle found an accepted input that breaks a
-# promise (or a sanitizer found the decoder going wrong further on).
+# promise (or a sanitizer found the decoder going wrong further on). Running
+# out of memory or time is listed as "resource", not as caught.
 #
 #   fuzz/mutants.sh [--seconds N] [--baseline N] [REASON...]
 #
@@ -130,9 +131,14 @@ for r in "${reasons[@]}"; do
   result=$(fuzz "$work/$r" "$seconds" "${ts[@]}")
   if [[ -n $result ]]; then
     read -r t secs msg <<<"$result"
-    caught=$((caught + 1))
-    printf '%-28s %-7s %-11s %7s  %s\n' "$r" yes "$t" "$secs" "${msg:0:90}"
-    printf '%s\tyes\t%s\t%s\t%s\n' "$r" "$t" "$secs" "$msg" >>"$work/results.tsv"
+    verdict=yes
+    if [[ $msg == *"out-of-memory"* || $msg == *"timeout"* ]]; then
+      verdict=resource
+    else
+      caught=$((caught + 1))
+    fi
+    printf '%-28s %-7s %-11s %7s  %s\n' "$r" "$verdict" "$t" "$secs" "${msg:0:90}"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$verdict" "$t" "$secs" "$msg" >>"$work/results.tsv"
   else
     joined=$(IFS=,; echo "${ts[*]}")
     printf '%-28s %-7s %-11s %7s\n' "$r" NO "$joined" "$seconds"

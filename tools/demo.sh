@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job of khoabi's README: installs what is missing, builds the
 # command line, and shows the ABI layout of every record of every version.
-# Later steps of the demo (encode, inspect, corrupt, reject, fuzz) extend this.
+# Later steps of the demo (encode, inspect, corrupt, reject) extend this; the
+# last step fuzzes the restore path for half a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -13,3 +14,6 @@ khoabi=bazel-bin/tools/khoabi
 
 echo "==> khoabi layout: every record of every ABI version"
 "$khoabi" layout
+
+echo "==> fuzzing the restore path for 30 seconds (fuzz/run.sh; the first build takes a few minutes)"
+fuzz/run.sh --seconds 30 --interval 10 --no-merge || echo "==> the fuzzers found crashes: the inputs are listed above"
