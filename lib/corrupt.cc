@@ -415,6 +415,31 @@ std::vector<CorruptionClass> MakeClasses() {
                                      true, false, false, 8);
         return absl::OkStatus();
       });
+  add("luo_node_unit_address", "fdt",
+      "a node LUO@1 before LUO, pointing at a tracker page: the kernel takes the first node "
+      "fdt_subnode_offset() matches",
+      Reason::kClaimNotPreserved, "luo.fdt", [](Corrupter& c) {
+        KhoModel& k = c.model().kho;
+        const TrackerModel& t = k.tracker;
+        const uint64_t shadow = t.format == KhoVersion::kV2 ? t.root_pa() : t.chunks.front().pa;
+        FdtWriter w;
+        w.BeginNode("");
+        w.PropertyString("compatible", KhoVersionName(k.version));
+        w.PropertyU64(KHO_PROP_PRESERVED_MEMORY_MAP, t.root_pa());
+        w.BeginNode("LUO@1");
+        w.PropertyU64(KhoSubnodeDataProperty(k.version), shadow);
+        w.EndNode();
+        for (const KhoSubnode& sub : k.subnodes) {
+          w.BeginNode(sub.name.c_str());
+          w.PropertyU64(KhoSubnodeDataProperty(k.version), sub.data_pa);
+          w.EndNode();
+        }
+        w.EndNode();
+        absl::StatusOr<std::vector<uint8_t>> page = std::move(w).Finish();
+        if (!page.ok()) return page.status();
+        k.root_fdt_raw = *std::move(page);
+        return absl::OkStatus();
+      });
   add("missing_property", "fdt", "the root FDT without preserved-memory-map",
       Reason::kMissingProperty, "kho.root_fdt.preserved-memory-map", [](Corrupter& c) {
         KhoModel& k = c.model().kho;
@@ -528,6 +553,53 @@ std::vector<CorruptionClass> MakeClasses() {
         if (absl::Status s = Needs(!t.chunks.empty(), "needs a kho-v1 chunk"); !s.ok()) return s;
         c.PatchValue<uint64_t>(t.chunks.back().pa, t.chunks.front().pa);
         return absl::OkStatus();
+      });
+  add("tracker_page_on_folio", "tracker",
+      "a radix leaf (kho-v2) or a bitmap (kho-v1) moved onto a preserved folio",
+      Reason::kTrackerPagePreserved, "kho.tracker", [](Corrupter& c) {
+        absl::StatusOr<uint64_t> folio = c.AddFolio(0);
+        if (!folio.ok()) return folio.status();
+        TrackerModel& t = c.model().kho.tracker;
+        for (RadixPage& p : t.radix_pages) {
+          if (p.level == 0) {
+            p.pa = *folio;
+            return absl::OkStatus();
+          }
+        }
+        for (TrackerChunk& chunk : t.chunks) {
+          if (!chunk.entries.empty()) {
+            chunk.entries.front().bitmap_pa = *folio;
+            return absl::OkStatus();
+          }
+        }
+        return absl::FailedPreconditionError("needs a radix leaf or a kho-v1 bitmap");
+      });
+  add("tracker_chunk_unused_bytes", "tracker", "kho-v1: a byte after the first chunk's entries",
+      Reason::kUnusedBytesNotZero, "kho.tracker.chunks", [](Corrupter& c) {
+        const TrackerModel& t = c.model().kho.tracker;
+        if (absl::Status s = Needs(!t.chunks.empty(), "needs a kho-v1 chunk"); !s.ok()) return s;
+        const TrackerChunk& chunk = t.chunks.front();
+        c.PatchValue<uint8_t>(chunk.pa + 16 + 16 * chunk.entries.size() + 5, 0x5a);
+        return absl::OkStatus();
+      });
+  add("tracker_bitmaps_overlap", "tracker",
+      "kho-v1: a chunk of another order relabelled to the first chunk's order and range, its "
+      "bitmap cleared",
+      Reason::kTrackerOverlap, "kho.tracker.chunks", [](Corrupter& c) {
+        const TrackerModel& t = c.model().kho.tracker;
+        if (absl::Status s = Needs(!t.chunks.empty() && !t.chunks[0].entries.empty(),
+                                   "needs a kho-v1 chunk entry");
+            !s.ok()) {
+          return s;
+        }
+        for (const TrackerChunk& other : t.chunks) {
+          if (other.order == t.chunks[0].order || other.entries.empty()) continue;
+          c.PatchValue<uint32_t>(other.pa + 8, t.chunks[0].order);
+          c.PatchValue<uint64_t>(other.pa + 16, t.chunks[0].entries[0].phys_start);
+          c.Patch(other.entries[0].bitmap_pa, std::vector<uint8_t>(kPageSize, 0));
+          return absl::OkStatus();
+        }
+        return absl::FailedPreconditionError("needs kho-v1 chunks of two orders");
       });
   add("tracker_bad_key", "tracker", "kho-v2: a subtree at root index 4 (an order below 0)",
       Reason::kTrackerBadKey, "kho.tracker.radix", [](Corrupter& c) {
@@ -1098,6 +1170,14 @@ const CorruptionClass* FindCorruption(absl::string_view name) {
 
 absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const HandoffModel& valid) {
   Corrupter corrupter(valid);
+  if (absl::Status s = c.apply(corrupter); !s.ok()) return s;
+  return corrupter.Finish();
+}
+
+absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const HandoffModel& valid,
+                                            std::function<std::string(const Image&)> writer) {
+  Corrupter corrupter(valid);
+  corrupter.WriteFileWith(std::move(writer));
   if (absl::Status s = c.apply(corrupter); !s.ok()) return s;
   return corrupter.Finish();
 }

@@ -104,6 +104,10 @@ const CorruptionClass* FindCorruption(absl::string_view name);
 
 // ApplyCorruption returns the ELF file of `valid` corrupted by `c`.
 absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const HandoffModel& valid);
+// The same, writing the file with `writer` (e.g. WriteCompactElfImage) unless
+// the class writes it its own way.
+absl::StatusOr<std::string> ApplyCorruption(const CorruptionClass& c, const HandoffModel& valid,
+                                            std::function<std::string(const Image&)> writer);
 
 }  // namespace khoabi
 

@@ -72,6 +72,12 @@ struct DecodeScratch {
     uint64_t pa, chunk, slot;
   };
   std::vector<TrackerPageUse> tracker_pages;
+  struct BitmapRange {
+    uint32_t order;
+    uint64_t start, chunk;
+    uint32_t entry;
+  };
+  std::vector<BitmapRange> bitmap_ranges;
   StoragePool<std::vector<TrackerChunk::Entry>> chunk_entries;
 
   StoragePool<std::string> subnode_names;

@@ -8,6 +8,7 @@
 #include "abi/luo.h"
 #include "absl/strings/match.h"
 #include "lib/decode_context.h"
+#include "lib/fdt.h"
 #include "lib/iommu.h"
 #include "lib/kho.h"
 #include "lib/luo.h"
@@ -85,9 +86,14 @@ const DecodeResult& Decoder::Decode(const ImageView& image) {
   }
   // Without a tracker nothing can be claimed: the rest would only echo that.
   if (!r.memory.finalized()) return finish();
+  // The LUO node the kernel restores from: the first that
+  // fdt_subnode_offset() matches ("LUO", or "LUO@..."); DecodeKho checked it.
   const KhoSubnode* luo_node = nullptr;
   for (const KhoSubnode& sub : r.handoff.kho.subnodes) {
-    if (sub.name == LUO_KHO_NODE_NAME) luo_node = &sub;
+    if (FdtNodeNameMatches(sub.name, LUO_KHO_NODE_NAME)) {
+      luo_node = &sub;
+      break;
+    }
   }
   if (luo_node == nullptr) {
     if (r.diag.ok()) {

@@ -31,21 +31,30 @@ std::string WriteElfImage(const Image& image) {
   return WriteElfSegments(segs, {image.root_pa});
 }
 
-std::string WriteElfSegments(const std::vector<ElfSegment>& segs,
-                             const std::vector<uint64_t>& root_pas) {
-  const uint64_t phnum = segs.size() + (root_pas.empty() ? 0 : 1);
+namespace {
+
+// One PT_LOAD: `bytes` in the file, memsz >= bytes.size() in memory.
+struct LoadToWrite {
+  uint64_t pa;
+  absl::Span<const uint8_t> bytes;
+  uint64_t memsz;
+};
+
+std::string WriteLoads(const std::vector<LoadToWrite>& loads, const std::vector<uint64_t>& root_pas,
+                       uint64_t data_align) {
+  const uint64_t phnum = loads.size() + (root_pas.empty() ? 0 : 1);
   const uint64_t note_desc_offset = kNoteHeaderBytes + AlignUp(sizeof kKhoNoteName, 4);
   const uint64_t one_note = note_desc_offset + 8;
   const uint64_t note_bytes = one_note * root_pas.size();
   const uint64_t phoff = sizeof(Elf64_Ehdr);
   const uint64_t note_offset = AlignUp(phoff + phnum * sizeof(Elf64_Phdr), kPhdrAlign);
-  const uint64_t data_offset = AlignUp(note_offset + note_bytes, kPageSize);
+  const uint64_t data_offset = AlignUp(note_offset + note_bytes, data_align);
 
-  std::vector<uint64_t> seg_offsets;
+  std::vector<uint64_t> offsets;
   uint64_t end = data_offset;
-  for (const ElfSegment& s : segs) {
-    seg_offsets.push_back(end);
-    end = AlignUp(end + s.bytes.size(), kPageSize);
+  for (const LoadToWrite& l : loads) {
+    offsets.push_back(end);
+    end = AlignUp(end + l.bytes.size(), data_align);
   }
   std::string out(end, '\0');
 
@@ -85,23 +94,63 @@ std::string WriteElfSegments(const std::vector<ElfSegment>& segs,
     }
   }
 
-  for (size_t i = 0; i < segs.size(); ++i) {
+  for (size_t i = 0; i < loads.size(); ++i) {
     Elf64_Phdr ph{};
     ph.p_type = PT_LOAD;
     ph.p_flags = PF_R | PF_W;
-    ph.p_offset = seg_offsets[i];
-    ph.p_vaddr = segs[i].pa;
-    ph.p_paddr = segs[i].pa;
-    ph.p_filesz = segs[i].bytes.size();
-    ph.p_memsz = segs[i].bytes.size();
-    ph.p_align = kPageSize;
+    ph.p_offset = offsets[i];
+    ph.p_vaddr = loads[i].pa;
+    ph.p_paddr = loads[i].pa;
+    ph.p_filesz = loads[i].bytes.size();
+    ph.p_memsz = loads[i].memsz;
+    ph.p_align = data_align;
     Put(&out, ph_at, ph);
     ph_at += sizeof(Elf64_Phdr);
-    if (!segs[i].bytes.empty()) {
-      std::memcpy(&out[seg_offsets[i]], segs[i].bytes.data(), segs[i].bytes.size());
+    if (!loads[i].bytes.empty()) {
+      std::memcpy(&out[offsets[i]], loads[i].bytes.data(), loads[i].bytes.size());
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string WriteElfSegments(const std::vector<ElfSegment>& segs,
+                             const std::vector<uint64_t>& root_pas) {
+  std::vector<LoadToWrite> loads;
+  loads.reserve(segs.size());
+  for (const ElfSegment& s : segs) loads.push_back({s.pa, s.bytes, s.bytes.size()});
+  return WriteLoads(loads, root_pas, kPageSize);
+}
+
+std::string WriteCompactElfImage(const Image& image) {
+  constexpr uint64_t kMaxLoads = PN_XNUM - 2;  // and the note
+  std::vector<LoadToWrite> loads;
+  for (const Image::Segment& s : image.segments()) {
+    const absl::Span<const uint8_t> bytes = absl::MakeConstSpan(s.bytes);
+    for (uint64_t at = 0; at < bytes.size();) {
+      const uint64_t len = std::min<uint64_t>(kPageSize, bytes.size() - at);
+      absl::Span<const uint8_t> page = bytes.subspan(static_cast<size_t>(at), len);
+      uint64_t used = len;  // up to the last non-zero byte, a word at a time
+      while (used >= 8) {
+        uint64_t word;
+        std::memcpy(&word, page.data() + used - 8, 8);
+        if (word != 0) break;
+        used -= 8;
+      }
+      while (used > 0 && page[used - 1] == 0) --used;
+      LoadToWrite* last = loads.empty() ? nullptr : &loads.back();
+      if (used == 0 && last != nullptr && last->bytes.empty() &&
+          last->pa + last->memsz == s.pa + at) {
+        last->memsz += len;  // extend a run of zero pages
+      } else {
+        loads.push_back({s.pa + at, page.subspan(0, static_cast<size_t>(used)), len});
+      }
+      at += len;
+    }
+  }
+  if (loads.size() > kMaxLoads) return WriteElfImage(image);
+  return WriteLoads(loads, {image.root_pa}, 8);
 }
 
 LoadedImage ReadElfImage(absl::Span<const uint8_t> file, const Options& options,

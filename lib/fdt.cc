@@ -143,6 +143,12 @@ bool GetU64Property(const FdtPage& page, int node, const char* name, bool nonzer
   return true;
 }
 
+bool FdtNodeNameMatches(absl::string_view node, absl::string_view wanted) {
+  if (node.substr(0, wanted.size()) != wanted) return false;
+  if (node.size() == wanted.size()) return true;
+  return wanted.find('@') == absl::string_view::npos && node[wanted.size()] == '@';
+}
+
 FdtWriter::FdtWriter() : buf_(kPageSize, 0) {
   Check(fdt_create(buf_.data(), static_cast<int>(buf_.size())), "fdt_create");
   Check(fdt_finish_reservemap(buf_.data()), "fdt_finish_reservemap");

@@ -44,6 +44,12 @@ int MatchCompatible(const FdtPage& page, int node, std::initializer_list<const c
 bool GetU64Property(const FdtPage& page, int node, const char* name, bool nonzero, uint64_t pa,
                     Path& path, Diagnostics& diag, uint64_t* out);
 
+// FdtNodeNameMatches: whether libfdt's fdt_subnode_offset(..., wanted) takes a
+// node called `node`: the same name, or (when `wanted` has no unit address)
+// the name followed by "@unit-address". The kernel finds KHO sub-nodes this
+// way, and takes the first match (kho_retrieve_subtree).
+bool FdtNodeNameMatches(absl::string_view node, absl::string_view wanted);
+
 // FdtWriter builds a one-page FDT with libfdt's sequential-write API.
 class FdtWriter {
  public:

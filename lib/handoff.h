@@ -55,7 +55,8 @@ struct HandoffModel {
 struct EncodeOptions {
   // Write zeros for preserved folios no record describes, so the image holds
   // all preserved memory. Off, the image holds only what records describe
-  // (the fuzz oracles re-encode that way: cheap whatever the folio sizes).
+  // (the fuzz oracles re-encode that way: memory linear in the records,
+  // where one preserved folio may be gigabytes the image does not hold).
   bool zero_fill_other_folios = true;
 };
 absl::StatusOr<Image> EncodeHandoff(const HandoffModel& m, const EncodeOptions& options = {});

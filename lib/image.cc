@@ -150,9 +150,27 @@ absl::Status ImageBuilder::Put(uint64_t pa, std::vector<uint8_t> bytes) {
 }
 
 Image ImageBuilder::Build(uint64_t root_pa) && {
+  // Contiguous ranges become one segment, each allocated once at its size
+  // (FromSegments would join them by growing the first, copying it again
+  // and again).
   std::vector<Image::Segment> segs;
-  segs.reserve(ranges_.size());
-  for (auto& [pa, bytes] : ranges_) segs.push_back({pa, std::move(bytes)});
+  for (auto it = ranges_.begin(); it != ranges_.end();) {
+    auto end = std::next(it);
+    uint64_t size = it->second.size();
+    while (end != ranges_.end() && end->first == it->first + size) {
+      size += end->second.size();
+      ++end;
+    }
+    Image::Segment seg{it->first, std::move(it->second)};
+    if (std::next(it) != end) {
+      seg.bytes.reserve(static_cast<size_t>(size));
+      for (auto r = std::next(it); r != end; ++r) {
+        seg.bytes.insert(seg.bytes.end(), r->second.begin(), r->second.end());
+      }
+    }
+    segs.push_back(std::move(seg));
+    it = end;
+  }
   ranges_.clear();
   // Ranges never overlap (Put checks), so this cannot fail.
   absl::StatusOr<Image> image = Image::FromSegments(root_pa, std::move(segs));

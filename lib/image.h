@@ -8,7 +8,8 @@
 // arithmetic on a value it read from the image.
 //
 // Example:
-//   ImageReader reader(image.View());
+//   const ImageView view = image.View();
+//   ImageReader reader(view);
 //   uint64_t v;
 //   if (!reader.ReadU64(pa, &v)) { ... pa_outside_image ... }
 #ifndef KHOABI_LIB_IMAGE_H_
@@ -32,6 +33,22 @@ inline constexpr unsigned kPageShift = 12;
 // Size in bytes of a folio of `order` (REQUIRES: order <= 51).
 inline constexpr uint64_t FolioBytes(unsigned order) { return kPageSize << order; }
 
+// FirstNonZero returns the index of the first non-zero byte of `bytes`, or
+// bytes.size() if there is none. A word at a time: decoders check pages of
+// unused bytes on their hot path.
+inline size_t FirstNonZero(absl::Span<const uint8_t> bytes) {
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, sizeof word);
+    if (word != 0) break;
+  }
+  for (; i < bytes.size(); ++i) {
+    if (bytes[i] != 0) return i;
+  }
+  return bytes.size();
+}
+
 struct SegmentView {
   uint64_t pa = 0;
   absl::Span<const uint8_t> bytes;
@@ -48,7 +65,10 @@ struct ImageView {
 
 class ImageReader {
  public:
+  // REQUIRES: `view` outlives the reader (it is not copied).
   explicit ImageReader(const ImageView& view) : view_(&view) {}
+  // A temporary view would be gone before the first read.
+  explicit ImageReader(ImageView&& view) = delete;
 
   // Bytes returns a view of [pa, pa + len) if it lies inside one segment,
   // else an empty span. len 0 always yields an empty span.

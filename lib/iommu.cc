@@ -142,12 +142,7 @@ IommuDevice ParseDevice(IommuAbi abi, const uint8_t* in) {
   return d;
 }
 
-bool AllZero(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != 0) return false;
-  }
-  return true;
-}
+bool AllZero(const uint8_t* p, size_t n) { return FirstNonZero(absl::MakeConstSpan(p, n)) == n; }
 
 // Offset of the first non-zero byte, or n.
 size_t FirstNonZero(const uint8_t* p, size_t n) {

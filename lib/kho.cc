@@ -31,22 +31,39 @@ absl::StatusOr<std::vector<uint8_t>> BuildKhoRootFdt(const KhoModel& m) {
 
 namespace {
 
-// Tracker pages are metadata, never restorable folios (spec/handoff.md).
+// Tracker pages are metadata the restoring kernel walks once at boot
+// (kho_preserved_memory_reserve() for kho-v2, kho_mem_deserialize() for
+// kho-v1). A tracker page inside a preserved folio has a second owner: the
+// folio's restorer uses the same memory, and neither walk checks for it.
+// REQUIRES: ctx.memory is finalized.
 bool CheckTrackerPagesNotPreserved(const TrackerModel& t, DecodeContext& ctx) {
   bool ok = true;
   auto check = [&](uint64_t pa) {
     const PreservedMemory::Entry* e = ctx.memory.Covering(pa);
     if (e == nullptr) return;
-    Path::Scope s = ctx.path.Enter("tracker");
     ok = !ctx.Report(Reason::kTrackerPagePreserved, pa,
                      "inside the preserved order-%u folio at %#llx", e->order,
                      static_cast<unsigned long long>(e->pa)) &&
          ok;
   };
-  for (const RadixPage& p : t.radix_pages) check(p.pa);
-  for (const TrackerChunk& c : t.chunks) {
-    check(c.pa);
-    for (const TrackerChunk::Entry& e : c.entries) check(e.bitmap_pa);
+  Path::Scope s = ctx.path.Enter("tracker");
+  for (const RadixPage& p : t.radix_pages) {
+    Path::Scope r = ctx.path.Enter("radix");
+    Path::Scope l = ctx.path.Enter("level", p.level);
+    Path::Scope n = ctx.path.Enter(p.level == 0 ? "leaf" : "table", p.prefix);
+    check(p.pa);
+    if (ctx.stop()) return false;
+  }
+  for (size_t i = 0; i < t.chunks.size(); ++i) {
+    Path::Scope c = ctx.path.Enter("chunks");
+    Path::Scope ci = ctx.path.Enter("chunk", i);
+    check(t.chunks[i].pa);
+    for (size_t j = 0; j < t.chunks[i].entries.size(); ++j) {
+      Path::Scope e = ctx.path.Enter("entry", j);
+      Path::Scope b = ctx.path.Enter("bitmap");
+      check(t.chunks[i].entries[j].bitmap_pa);
+    }
+    if (ctx.stop()) return false;
   }
   return ok;
 }
@@ -78,13 +95,17 @@ bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ct
     out->version = v == 0 ? KhoVersion::kV1 : KhoVersion::kV2;
   }
 
-  // Sub-nodes: one per KHO user.
+  // Sub-nodes: one per KHO user. The required one is the node the kernel's
+  // kho_retrieve_subtree() takes: fdt_subnode_offset()'s, the first whose
+  // name matches, unit address or not.
   bool ok = true;
+  const int required_node =
+      required_subnode == nullptr ? -1 : fdt_subnode_offset(page.bytes, 0, required_subnode);
   int child;
   fdt_for_each_subnode(child, page.bytes, 0) {
     const char* name = fdt_get_name(page.bytes, child, nullptr);
     if (name == nullptr) continue;
-    const bool required = required_subnode != nullptr && std::strcmp(name, required_subnode) == 0;
+    const bool required = required_node >= 0 && child == required_node;
     uint64_t data = 0;
     if (required) {
       Path::Scope s = ctx.path.Enter(required_subnode);

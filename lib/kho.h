@@ -47,8 +47,10 @@ absl::StatusOr<std::vector<uint8_t>> BuildKhoRootFdt(const KhoModel& m);
 
 // DecodeKho reads the root FDT at `root_pa`, decodes the tracker into
 // ctx.memory (finalized), and claims the root FDT page. Sub-nodes whose data
-// property is malformed are reported only if `required_subnode` names them;
-// others are skipped, as the kernel ignores other users.
+// property is malformed are reported only if they are the node the kernel
+// looks `required_subnode` up as (fdt_subnode_offset: the first named so, with
+// or without a unit address); others are skipped, as the kernel ignores other
+// users.
 bool DecodeKho(uint64_t root_pa, const char* required_subnode, DecodeContext& ctx, KhoModel* out);
 
 }  // namespace khoabi

@@ -48,6 +48,12 @@ uint64_t V1PhysStart(const Folio& f) {
   return shift >= 64 ? 0 : (f.pa >> shift) << shift;
 }
 
+// Size of a folio of a kho-v1 chunk's order (at most 52), in 128 bits: an
+// order-52 folio is 2^64 bytes, which FolioBytes cannot return.
+unsigned __int128 V1FolioSize(uint32_t order) {
+  return static_cast<unsigned __int128>(1) << (order + kPageShift);
+}
+
 // Span of a kho-v1 bitmap in bytes, in 128 bits (it can reach 2^79).
 unsigned __int128 V1Span(uint32_t order) {
   return static_cast<unsigned __int128>(KHO_V1_PRESERVE_BITS) << (order + kPageShift);
@@ -223,6 +229,10 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
   using PageUse = DecodeScratch::TrackerPageUse;
   std::vector<PageUse>& pages = scratch.tracker_pages;
   pages.clear();
+  // The range of every bitmap, to find two of one order that overlap.
+  using BitmapRange = DecodeScratch::BitmapRange;
+  std::vector<BitmapRange>& ranges = scratch.bitmap_ranges;
+  ranges.clear();
   bool ok = true;
   uint64_t pa = root_pa;
   for (uint64_t index = 0; pa != 0; ++index) {
@@ -256,20 +266,35 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
                        static_cast<unsigned>(KHOSER_BITMAP_SIZE)) &&
            ok;
     } else {
-      const uint64_t folio_bytes = FolioBytes(hdr.order);
+      // The rest of the chunk page is zero: the kernel allocates chunks
+      // zeroed, and stale entries past num_elms are what a later version
+      // would misread.
+      const uint64_t used = sizeof hdr + uint64_t{hdr.num_elms} * sizeof(khoser_mem_bitmap_ptr);
+      absl::Span<const uint8_t> page = ctx.reader.Bytes(pa, kPageSize);
+      const uint64_t at = used + FirstNonZero(page.subspan(static_cast<size_t>(used)));
+      if (at < kPageSize) {
+        Path::Scope u = ctx.path.Enter("unused");
+        ok = !ctx.Report(Reason::kUnusedBytesNotZero, pa + at,
+                         "byte %llu after the last entry is %#x",
+                         static_cast<unsigned long long>(at), page[static_cast<size_t>(at)]) &&
+             ok;
+        if (ctx.stop()) return false;
+      }
+      const unsigned __int128 folio_bytes = V1FolioSize(hdr.order);
       for (uint32_t j = 0; j < hdr.num_elms; ++j) {
         Path::Scope es = ctx.path.Enter("entry", j);
         khoser_mem_bitmap_ptr entry;
         ctx.reader.ReadObject(pa + sizeof hdr + j * sizeof entry, &entry);
         scratch.chunk_entries.TakeInto(chunk.entries);
         chunk.entries.push_back({entry.phys_start, entry.bitmap});
-        if ((entry.phys_start & (folio_bytes - 1)) != 0) {
+        if (entry.phys_start % folio_bytes != 0) {
           ok = !ctx.Report(Reason::kTrackerUnalignedStart, entry.phys_start,
                            "not aligned to the order-%u folio size", hdr.order) &&
                ok;
           if (ctx.stop()) return false;
           continue;
         }
+        ranges.push_back({hdr.order, entry.phys_start, index, j});
         {
           Path::Scope bs = ctx.path.Enter("bitmap");
           if (!ValidTrackerPage(ctx, entry.bitmap, "bitmap")) {
@@ -317,6 +342,33 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
     out->chunks.push_back(std::move(chunk));
     if (ctx.stop()) return false;
     pa = hdr.next;
+  }
+  // The ranges the bitmaps of one order describe do not overlap (the kernel
+  // keeps one bitmap per range). Bits of two overlapping bitmaps could all be
+  // different folios, but which bitmap held which is lost: the decoded
+  // handoff could not be written again.
+  // Reported at the entry whose range starts later (walk order breaks ties).
+  std::sort(ranges.begin(), ranges.end(), [](const BitmapRange& a, const BitmapRange& b) {
+    return std::tie(a.order, a.start, a.chunk, a.entry) <
+           std::tie(b.order, b.start, b.chunk, b.entry);
+  });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const BitmapRange& r = ranges[i];
+    const BitmapRange& prev = ranges[i - 1];
+    if (r.order != prev.order ||
+        static_cast<unsigned __int128>(r.start) >= prev.start + V1Span(prev.order)) {
+      continue;
+    }
+    ctx.path.Push("chunk", r.chunk);
+    ctx.path.Push("entry", r.entry);
+    ok = !ctx.Report(Reason::kTrackerOverlap, r.start,
+                     "the order-%u bitmaps at %#llx and %#llx cover overlapping ranges", r.order,
+                     static_cast<unsigned long long>(prev.start),
+                     static_cast<unsigned long long>(r.start)) &&
+         ok;
+    ctx.path.Pop();
+    ctx.path.Pop();
+    if (ctx.stop()) return false;
   }
   // Chunk and bitmap pages: each used once. A reuse is reported where the
   // page is met again in walk order: the chunk, or the entry's bitmap.
@@ -489,7 +541,7 @@ absl::Status EncodeTracker(const TrackerModel& m, ImageBuilder& builder) {
         const size_t index = *idx;
         const Folio* it = &m.folios[index];
         if (covered[index] || it->pa < begin ||
-            ((it->pa - c.entries[j].phys_start) & (FolioBytes(c.order) - 1)) != 0) {
+            (it->pa - c.entries[j].phys_start) % V1FolioSize(c.order) != 0) {
           continue;
         }
         // In 128 bits: order 52 shifts by 64.

@@ -118,15 +118,12 @@ bool DecodeFlbHeader(uint64_t pa, DecodeContext& ctx, LuoModel* out) {
   }
   // The rest of the page is zero (kho_alloc_preserve zeroes it).
   const uint64_t used = sizeof hdr + hdr.count * sizeof(luo_flb_ser);
-  for (uint64_t at = used; at < kPageSize; ++at) {
-    if (page[at] != 0) {
-      Path::Scope f = ctx.path.Enter("unused");
-      ok =
-          !ctx.Report(Reason::kUnusedBytesNotZero, pa + at, "byte %llu after the last entry is %#x",
-                      static_cast<unsigned long long>(at), page[at]) &&
-          ok;
-      break;
-    }
+  const uint64_t at = used + FirstNonZero(page.subspan(static_cast<size_t>(used)));
+  if (at < kPageSize) {
+    Path::Scope f = ctx.path.Enter("unused");
+    ok = !ctx.Report(Reason::kUnusedBytesNotZero, pa + at, "byte %llu after the last entry is %#x",
+                     static_cast<unsigned long long>(at), page[at]) &&
+         ok;
   }
   return ok;
 }

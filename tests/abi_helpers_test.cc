@@ -36,6 +36,8 @@ TEST(KhoRadixKeyTest, OrderFiftyTwoIsKeyOne) {
   EXPECT_EQ(kho_radix_key_pa(1, 52), 0u);
   // Order 51 still shifts by 63 and has two folios.
   EXPECT_EQ(kho_radix_key(1ull << 63, 51), 3u);
+  EXPECT_EQ(kho_radix_key_order(2), 51);
+  EXPECT_EQ(kho_radix_key_pa(2, 51), 0u);
   EXPECT_EQ(kho_radix_key_pa(3, 51), 1ull << 63);
 }
 

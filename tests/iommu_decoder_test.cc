@@ -131,6 +131,25 @@ TEST(IommuDecoderTest, LimitsAreTheirOwnReasons) {
   }
 }
 
+// kho-v1 bitmap pages are tracker pages too: the limit counts them.
+TEST(IommuDecoderTest, TrackerPageLimitCountsKhoV1Bitmaps) {
+  Scenario s;
+  s.kho = KhoVersion::kV1;
+  s.devices = 3;
+  absl::StatusOr<HandoffModel> m = BuildScenario(s);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const TrackerModel& t = m->kho.tracker;
+  ASSERT_GT(t.page_count(), t.chunks.size()) << "needs bitmap pages";
+  Image image = Encode(s);
+  Options o;
+  o.max_tracker_pages = t.page_count();
+  EXPECT_TRUE(Decoder(o).Decode(image.View()).ok());
+  o.max_tracker_pages = t.page_count() - 1;
+  Decoder decoder(o);
+  const DecodeResult& r = decoder.Decode(image.View());
+  EXPECT_TRUE(r.diag.Has(Reason::kLimitTrackerPages)) << Problems(r.diag);
+}
+
 }  // namespace
 }  // namespace khoabi
 

@@ -1,0 +1,3 @@
+#!/bin/bash -eu
+# ClusterFuzzLite build: OSS-Fuzz's build script, unchanged.
+exec "$SRC/khoabi/fuzz/oss-fuzz/build.sh"
