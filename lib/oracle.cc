@@ -394,7 +394,8 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
     auto it = std::upper_bound(preserved.begin(), preserved.end(), Folio{pa, ~0u});
     if (it != preserved.begin()) {
       const Folio& f = *std::prev(it);
-      if (End(f.pa, f.order) > pa) return Broken("a tracker page lies inside a preserved folio", pa);
+      if (End(f.pa, f.order) > pa)
+        return Broken("a tracker page lies inside a preserved folio", pa);
     }
   }
   if (m.luo.flbs.size() > 63)
