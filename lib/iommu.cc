@@ -144,13 +144,6 @@ IommuDevice ParseDevice(IommuAbi abi, const uint8_t* in) {
 
 bool AllZero(const uint8_t* p, size_t n) { return FirstNonZero(absl::MakeConstSpan(p, n)) == n; }
 
-// Offset of the first non-zero byte, or n.
-size_t FirstNonZero(const uint8_t* p, size_t n) {
-  size_t i = 0;
-  while (i < n && p[i] == 0) ++i;
-  return i;
-}
-
 // --- encoding ------------------------------------------------------------------
 
 template <typename Obj, typename Write>
@@ -273,7 +266,7 @@ bool IommuDecoder::ReadFlbSer(uint64_t pa, uint64_t heads[3]) {
             ok_;
     }
   }
-  if (const size_t at = used + FirstNonZero(page.data() + used, kPageSize - used); at < kPageSize) {
+  if (const size_t at = used + FirstNonZero(page.subspan(used)); at < kPageSize) {
     Path::Scope u = ctx_.path.Enter("unused");
     ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + at, "byte %zu after iommu_flb_ser is %#x",
                        at, page[at]) &&
@@ -337,8 +330,7 @@ bool IommuDecoder::WalkList(const char* name, IommuObjectKind kind, uint64_t hea
     }
     objects += hdr.nr_objects;
     const uint64_t used = kArrayHeader + hdr.nr_objects * size;
-    if (const uint64_t at = used + FirstNonZero(page.data() + used, kPageSize - used);
-        at < kPageSize) {
+    if (const uint64_t at = used + FirstNonZero(page.subspan(used)); at < kPageSize) {
       Path::Scope u = ctx_.path.Enter("unused");
       ok_ = !ctx_.Report(Reason::kUnusedBytesNotZero, pa + at,
                          "byte %llu after the last object is %#x",
