@@ -348,10 +348,15 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
   // different folios, but which bitmap held which is lost: the decoded
   // handoff could not be written again.
   // Reported at the entry whose range starts later (walk order breaks ties).
-  std::sort(ranges.begin(), ranges.end(), [](const BitmapRange& a, const BitmapRange& b) {
+  // Walk order is usually sorted already: check before sorting (the fuzz
+  // targets run this on every input).
+  auto range_less = [](const BitmapRange& a, const BitmapRange& b) {
     return std::tie(a.order, a.start, a.chunk, a.entry) <
            std::tie(b.order, b.start, b.chunk, b.entry);
-  });
+  };
+  if (!std::is_sorted(ranges.begin(), ranges.end(), range_less)) {
+    std::sort(ranges.begin(), ranges.end(), range_less);
+  }
   for (size_t i = 1; i < ranges.size(); ++i) {
     const BitmapRange& r = ranges[i];
     const BitmapRange& prev = ranges[i - 1];
@@ -372,9 +377,12 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
   }
   // Chunk and bitmap pages: each used once. A reuse is reported where the
   // page is met again in walk order: the chunk, or the entry's bitmap.
-  std::sort(pages.begin(), pages.end(), [](const PageUse& a, const PageUse& b) {
+  auto page_less = [](const PageUse& a, const PageUse& b) {
     return std::tie(a.pa, a.chunk, a.slot) < std::tie(b.pa, b.chunk, b.slot);
-  });
+  };
+  if (!std::is_sorted(pages.begin(), pages.end(), page_less)) {
+    std::sort(pages.begin(), pages.end(), page_less);
+  }
   for (size_t i = 1; i < pages.size(); ++i) {
     const PageUse& u = pages[i];
     if (u.pa != pages[i - 1].pa) continue;
@@ -585,7 +593,9 @@ bool DecodeTracker(KhoVersion format, uint64_t root_pa, DecodeContext& ctx, Trac
     // Not finalized yet: entries are in walk order.
     out->folios.push_back({ctx.memory.entries()[i].pa, ctx.memory.entries()[i].order});
   }
-  std::sort(out->folios.begin(), out->folios.end());
+  if (!std::is_sorted(out->folios.begin(), out->folios.end())) {
+    std::sort(out->folios.begin(), out->folios.end());
+  }
   return ok;
 }
 

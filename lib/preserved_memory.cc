@@ -17,9 +17,13 @@ uint64_t LastByte(uint64_t pa, uint32_t order) { return pa + (FolioBytes(order) 
 }  // namespace
 
 bool PreservedMemory::Finalize(const ImageReader& reader, Path& path, Diagnostics& diag) {
-  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+  auto less = [](const Entry& a, const Entry& b) {
     return a.pa != b.pa ? a.pa < b.pa : a.order < b.order;
-  });
+  };
+  // Trackers often list folios in PA order already.
+  if (!std::is_sorted(entries_.begin(), entries_.end(), less)) {
+    std::sort(entries_.begin(), entries_.end(), less);
+  }
   bool ok = true;
   Path::Scope s = path.Enter("preserved");
   for (size_t i = 0; i < entries_.size(); ++i) {
