@@ -252,7 +252,9 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
     if (!ctx.Charge(KHOABI_PAGE_SIZE / 8)) return false;
     khoser_mem_chunk_hdr hdr;
     ctx.reader.ReadObject(pa, &hdr);
-    TrackerChunk chunk;
+    // Built in place: an early return keeps the entries' pooled storage in
+    // the model, where the next decode takes it back (decoder.cc).
+    TrackerChunk& chunk = out->chunks.emplace_back();
     chunk.pa = pa;
     chunk.order = hdr.order;
     if (hdr.order > KHO_RADIX_MAX_ORDER) {
@@ -339,7 +341,6 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
         }
       }
     }
-    out->chunks.push_back(std::move(chunk));
     if (ctx.stop()) return false;
     pa = hdr.next;
   }

@@ -19,6 +19,7 @@
 // rejects never reach the Decoder (the reader builds the LoadedImage it
 // returns, its segment list, by design, before any decode); those classes
 // are skipped.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -109,10 +110,65 @@ TEST(DecoderAllocationTest, ColdDecodeAllocatesWarmDoesNot) {
   }
 }
 
-class RejectionAllocationTest : public ::testing::TestWithParam<CorruptionClass> {};
+// A decode cut short by a limit returns from the middle of a walk: whatever
+// storage it took must stay where the next decode finds it.
+TEST(DecoderAllocationTest, LimitsHitWarmDoNotAllocate) {
+  struct Limit {
+    const char* name;
+    void (*set)(Options&);
+    Reason reason;
+  };
+  const Limit limits[] = {
+      {"max_folios", [](Options& o) { o.max_folios = 5; }, Reason::kLimitFolios},
+      {"max_tracker_pages", [](Options& o) { o.max_tracker_pages = 3; },
+       Reason::kLimitTrackerPages},
+      {"max_work", [](Options& o) { o.max_work = 3000; }, Reason::kLimitWork},
+      {"max_objects", [](Options& o) { o.max_objects = 3; }, Reason::kLimitObjects},
+      {"max_chain_pages", [](Options& o) { o.max_chain_pages = 1; }, Reason::kLimitChainLength},
+      {"max_pasid_tables", [](Options& o) { o.max_pasid_tables = 1; }, Reason::kLimitPasidTables},
+  };
+  for (const Base& b : Bases()) {
+    absl::StatusOr<Image> image = EncodeHandoff(b.model);
+    ASSERT_TRUE(image.ok()) << image.status();
+    const ImageView view = image->View();
+    for (const Limit& l : limits) {
+      for (bool stop : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(b.name, " ", l.name, stop ? " stop_at_first_error" : ""));
+        Options options;
+        l.set(options);
+        options.stop_at_first_error = stop;
+        Decoder decoder(options);
+        const DecodeResult* r = nullptr;
+        const HeapStats stats = CountDecode(decoder, view, &r);
+        EXPECT_TRUE(r->diag.Has(l.reason)) << Problems(r->diag);
+        EXPECT_EQ(stats.allocations, 0u) << stats.bytes << " bytes\n" << Problems(r->diag);
+      }
+    }
+  }
+}
+
+struct ClassAndMode {
+  CorruptionClass c;
+  bool stop_at_first_error;
+};
+
+void PrintTo(const ClassAndMode& p, std::ostream* os) {
+  *os << p.c.name << (p.stop_at_first_error ? ", stop at first error" : "");
+}
+
+class RejectionAllocationTest : public ::testing::TestWithParam<ClassAndMode> {};
+
+std::vector<ClassAndMode> ClassesAndModes() {
+  std::vector<ClassAndMode> out;
+  for (const CorruptionClass& c : CorruptionClasses()) {
+    out.push_back({c, false});
+    out.push_back({c, true});
+  }
+  return out;
+}
 
 TEST_P(RejectionAllocationTest, WarmDecoderDoesNotAllocate) {
-  const CorruptionClass& c = GetParam();
+  const CorruptionClass& c = GetParam().c;
   int applied = 0, elf_rejected = 0;
   for (const Base& b : Bases()) {
     SCOPED_TRACE(b.name);
@@ -121,6 +177,7 @@ TEST_P(RejectionAllocationTest, WarmDecoderDoesNotAllocate) {
     ASSERT_TRUE(file.ok()) << file.status();
     Options options;
     options.pasid_policy = c.policy;
+    options.stop_at_first_error = GetParam().stop_at_first_error;
     Diagnostics elf_diag(options);
     const LoadedImage loaded = ReadElfImage(
         absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(file->data()), file->size()), options,
@@ -133,17 +190,19 @@ TEST_P(RejectionAllocationTest, WarmDecoderDoesNotAllocate) {
     Decoder decoder(options);
     const DecodeResult* r = nullptr;
     const HeapStats stats = CountDecode(decoder, loaded.view, &r);
-    // On the path that reports the class's reason, not some other.
-    EXPECT_TRUE(r->diag.Has(c.expected)) << Problems(r->diag);
+    // On the path that reports the class's reason, not some other (stopping
+    // at the first error may end before it).
+    if (!GetParam().stop_at_first_error) EXPECT_TRUE(r->diag.Has(c.expected)) << Problems(r->diag);
     EXPECT_EQ(stats.allocations, 0u) << stats.bytes << " bytes\n" << Problems(r->diag);
   }
   if (applied == 0 && elf_rejected > 0) GTEST_SKIP() << "rejected by ReadElfImage, not the Decoder";
   EXPECT_GT(applied, 0) << c.name << " applies to none of the bases";
 }
 
-INSTANTIATE_TEST_SUITE_P(Classes, RejectionAllocationTest, ::testing::ValuesIn(CorruptionClasses()),
-                         [](const ::testing::TestParamInfo<CorruptionClass>& i) {
-                           return std::string(i.param.name);
+INSTANTIATE_TEST_SUITE_P(Classes, RejectionAllocationTest, ::testing::ValuesIn(ClassesAndModes()),
+                         [](const ::testing::TestParamInfo<ClassAndMode>& i) {
+                           return absl::StrCat(i.param.c.name,
+                                               i.param.stop_at_first_error ? "_stop" : "");
                          });
 
 }  // namespace
