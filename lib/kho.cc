@@ -48,10 +48,16 @@ bool CheckTrackerPagesNotPreserved(const TrackerModel& t, DecodeContext& ctx) {
   };
   Path::Scope s = ctx.path.Enter("tracker");
   for (const RadixPage& p : t.radix_pages) {
+    // The paths of the tracker walk: radix.level[L].table[P], radix.leaf[P].
     Path::Scope r = ctx.path.Enter("radix");
-    Path::Scope l = ctx.path.Enter("level", p.level);
-    Path::Scope n = ctx.path.Enter(p.level == 0 ? "leaf" : "table", p.prefix);
-    check(p.pa);
+    if (p.level == 0) {
+      Path::Scope n = ctx.path.Enter("leaf", p.prefix);
+      check(p.pa);
+    } else {
+      Path::Scope l = ctx.path.Enter("level", p.level);
+      Path::Scope n = ctx.path.Enter("table", p.prefix);
+      check(p.pa);
+    }
     if (ctx.stop()) return false;
   }
   for (size_t i = 0; i < t.chunks.size(); ++i) {

@@ -251,6 +251,40 @@ absl::Status CheckFlbHeader(const ImageReader& reader, const HandoffModel& m) {
 
 // --- IOMMU records: every field rule, read from the model --------------------
 
+// iommu_flb_ser as the image holds it (not the decoder's copy): ABI B's
+// version is 1, and each list head is the PA of the list's first page, 0
+// only for an empty ABI A list.
+absl::Status CheckFlbSer(const ImageReader& reader, const IommuModel& io) {
+  uint64_t heads[3];
+  if (io.abi == IommuAbi::kA) {
+    iommu_flb_ser_a r;
+    if (!reader.ReadObject(io.flb_ser_pa, &r))
+      return Broken("iommu_flb_ser is not in the image", io.flb_ser_pa);
+    heads[0] = r.iommu_array_phys;
+    heads[1] = r.iommu_domain_array_phys;
+    heads[2] = r.device_array_phys;
+  } else {
+    iommu_flb_ser_b r;
+    if (!reader.ReadObject(io.flb_ser_pa, &r))
+      return Broken("iommu_flb_ser is not in the image", io.flb_ser_pa);
+    if (r.version != IOMMU_B_FLB_VERSION) {
+      return Broken("ABI B's version in the image is not 1", io.flb_ser_pa);
+    }
+    heads[0] = r.iommu_array_phys;
+    heads[1] = r.iommu_domain_array_phys;
+    heads[2] = r.device_array_phys;
+  }
+  const std::vector<IommuArrayPage>* lists[3] = {&io.unit_pages, &io.domain_pages,
+                                                 &io.device_pages};
+  for (int k = 0; k < 3; ++k) {
+    const uint64_t first = lists[k]->empty() ? 0 : lists[k]->front().pa;
+    if (heads[k] != first || (io.abi == IommuAbi::kB && heads[k] == 0)) {
+      return Broken("an iommu_flb_ser list head is not its list's first page", io.flb_ser_pa);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRecords(const IommuModel& io, const Options& options) {
   auto flags_ok = [](const IommuHeader& h) { return (h.flags & ~IOMMU_SER_FLAG_DELETED) == 0; };
   if (io.abi == IommuAbi::kB) {
@@ -413,6 +447,7 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
 
   const IommuModel& io = *m.iommu;
   if (absl::Status s = CheckRecords(io, options); !s.ok()) return s;
+  if (absl::Status s = CheckFlbSer(reader, io); !s.ok()) return s;
   const IommuAbiLayout& l = LayoutOf(io.abi);
   // Counts fit their pages; the pages account for exactly the objects; each
   // page's header links to the next.
@@ -456,6 +491,7 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
   // Lenient decodes accept non-zero qwords 3-7 (a strict reason).
   const unsigned allowed_entry_problems = options.strict ? 0u : VTD_PE_BAD_HIGH_QWORDS;
   uint64_t live_devices = 0, pasid_tables = 0;
+  std::set<std::pair<uint32_t, uint32_t>> device_ids;
 
   // References land on live objects of the right type, at their PA.
   for (size_t i = 0; i < io.devices.size(); ++i) {
@@ -471,12 +507,8 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
         io.ObjectPa(IommuObjectKind::kUnit, static_cast<size_t>(d.unit)) != d.iommu_phys) {
       return Broken("a reference does not match the object it resolves to", d.domain_phys);
     }
-    for (size_t j = 0; j < i; ++j) {
-      const IommuDevice& o = io.devices[j];
-      if (!o.hdr.deleted() && o.devid == d.devid && o.pci_domain_nr == d.pci_domain_nr) {
-        return Broken("two live devices share an id", d.domain_phys);
-      }
-    }
+    if (!device_ids.insert({d.pci_domain_nr, d.devid}).second)
+      return Broken("two live devices share an id", d.domain_phys);
     if (d.hdr.flags & ~IOMMU_SER_FLAG_DELETED)
       return Broken("a live device has flags set", d.domain_phys);
     // PASID: every table within the directory, in order; walking every
@@ -506,8 +538,10 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
       last = t.dir_index;
       first = false;
     }
-    if (unit->type != IOMMU_SER_TYPE_INTEL && !d.pasid.tables.empty())
-      return Broken("PASID tables on a non-Intel device", d.domain_phys);
+    if ((unit->type != IOMMU_SER_TYPE_INTEL || d.pasid_table(io.abi) == 0) &&
+        (!d.pasid.tables.empty() || !d.pasid.stale_dir_entries.empty())) {
+      return Broken("PASID tables or directory entries without a PASID directory", d.domain_phys);
+    }
     if (unit->type == IOMMU_SER_TYPE_INTEL && d.pasid_table(io.abi) != 0) {
       if (absl::Status s = CheckDirectory(reader, d, io.abi, policy, &pasid_tables); !s.ok()) {
         return s;

@@ -48,6 +48,9 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
 
 // CheckReencode returns kInternal naming the first folio whose bytes differ.
 // It compares every folio in use and every tracker page.
+// REQUIRES: a decode that saw no non-zero unused bytes (a strict decode
+// rejects them; a lenient one accepts bytes that no model holds, so the
+// re-encoded page differs there).
 absl::Status CheckReencode(const ImageView& image, const HandoffModel& m);
 
 // CheckElfImage: an ELF file that ReadElfImage accepted (into `loaded`) holds

@@ -4,6 +4,7 @@
 // CheckReencode objects; the untouched result passes both.
 #include "lib/oracle.h"
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,10 +26,11 @@ struct Fixture {
   HandoffModel model;
 };
 
-Fixture Make(IommuAbi abi, std::vector<uint32_t> pasids = {}) {
+Fixture Make(IommuAbi abi, std::vector<uint32_t> pasids = {}, uint32_t legacy_units = 0) {
   Scenario s;
   s.abi = abi;
   s.intel_units = 2;
+  s.legacy_intel_units = legacy_units;
   s.devices = 4;
   s.pasids = std::move(pasids);
   absl::StatusOr<HandoffModel> m = BuildScenario(s);
@@ -124,6 +126,40 @@ TEST(OracleTest, EveryBrokenPromiseIsSeen) {
     absl::Status re = inv.ok() ? CheckReencode(view, f.model) : absl::OkStatus();
     EXPECT_FALSE(inv.ok() && re.ok()) << mut.what << ": neither oracle objects";
   }
+}
+
+// Promises about bytes of the image the result copies: the oracle reads them
+// from the image itself, so a decoder that misread them is caught even where
+// the round trip does not apply (lenient decodes).
+TEST(OracleTest, IommuFlbSerIsReadFromTheImage) {
+  for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
+    Fixture f = Make(abi);
+    const uint64_t ser = f.model.iommu->flb_ser_pa;
+    const uint64_t device_head = abi == IommuAbi::kA ? 16 : 24;
+    absl::Span<uint8_t> head = f.image.Mutable(ser + device_head, 8);
+    ASSERT_EQ(head.size(), 8u);
+    std::fill(head.begin(), head.end(), 0);
+    EXPECT_FALSE(CheckAcceptedInvariants(f.image.View(), f.model).ok());
+  }
+  Fixture f = Make(IommuAbi::kB);
+  absl::Span<uint8_t> version = f.image.Mutable(f.model.iommu->flb_ser_pa, 1);
+  ASSERT_EQ(version.size(), 1u);
+  version[0] = 2;
+  EXPECT_FALSE(CheckAcceptedInvariants(f.image.View(), f.model).ok());
+}
+
+TEST(OracleTest, PasidStateWithoutADirectoryIsSeen) {
+  Fixture f = Make(IommuAbi::kB, {}, /*legacy_units=*/1);
+  IommuModel& io = *f.model.iommu;
+  IommuDevice* bare = nullptr;
+  for (IommuDevice& d : io.devices) {
+    if (!d.hdr.deleted() && d.pasid_table(io.abi) == 0) bare = &d;
+  }
+  ASSERT_NE(bare, nullptr) << "the fixture needs a device without a PASID directory";
+  const ImageView view = f.image.View();
+  ASSERT_TRUE(CheckAcceptedInvariants(view, f.model).ok());
+  bare->pasid.stale_dir_entries.push_back({3, 0x1000});
+  EXPECT_FALSE(CheckAcceptedInvariants(view, f.model).ok());
 }
 
 TEST(OracleTest, PolicyIsChecked) {
