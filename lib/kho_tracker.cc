@@ -322,10 +322,8 @@ bool DecodeChunks(uint64_t root_pa, DecodeContext& ctx, DecodeScratch& scratch, 
             const unsigned __int128 folio_pa =
                 static_cast<unsigned __int128>(entry.phys_start) +
                 (static_cast<unsigned __int128>(b) << (hdr.order + kPageShift));
-            // The folio size in 128 bits: FolioBytes(52) wraps to 0.
-            const unsigned __int128 folio_size = static_cast<unsigned __int128>(1)
-                                                 << (hdr.order + kPageShift);
-            if (folio_pa + folio_size > (static_cast<unsigned __int128>(1) << 64)) {
+            // folio_bytes is in 128 bits: an order-52 folio is 2^64 bytes.
+            if (folio_pa + folio_bytes > (static_cast<unsigned __int128>(1) << 64)) {
               if (!overflow_reported) {
                 Path::Scope bit = ctx.path.Enter("bit", b);
                 ok = !ctx.Report(Reason::kTrackerRangeOverflow, entry.phys_start,
