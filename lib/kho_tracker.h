@@ -82,8 +82,11 @@ absl::Status EncodeTracker(const TrackerModel& model, ImageBuilder& builder);
 
 // DecodeTracker walks the tracker at `root_pa`: every tracker page must be
 // whole, in the image and reached once; every key valid; every folio within
-// the address space. Folios go to ctx.memory (not yet finalized) and the
-// layout to `out`. Returns false if an error was reported.
+// the address space. kho-v1 chunks also: order <= 52, at most 255 entries,
+// zeros after the last entry, phys_start aligned to the folio size, and no
+// two bitmaps of one order covering overlapping ranges. Folios go to
+// ctx.memory (not yet finalized) and the layout to `out` (on an early return,
+// what was read so far). Returns false if an error was reported.
 bool DecodeTracker(KhoVersion format, uint64_t root_pa, DecodeContext& ctx, TrackerModel* out);
 
 }  // namespace khoabi
