@@ -35,6 +35,8 @@ run gen --abi=B --intel-units=2 --smmu-units=1 --devices=6 --pasid=5 --pasid=200
 step "3. inspect and validate it"
 run inspect handoff.elf
 run validate handoff.elf
+echo "   (the warning is the opaque FLB's folio: another subsystem's state, which no IOMMU record"
+echo "    claims; it is reported, not an error)"
 
 step "4. corrupt it, one class at a time: each is rejected with its reason, path and PA"
 for class in flb_count_over_capacity tracker_page_reused claim_twice iommu_chain_cycle \
