@@ -9,7 +9,7 @@
 #include "lib/corrupt.h"
 #include "lib/decoder.h"
 #include "lib/elf_image.h"
-#include "lib/scenario.h"
+#include "tests/corruption_bases.h"
 #include "tests/test_util.h"
 
 namespace khoabi {
@@ -17,41 +17,8 @@ namespace {
 
 using ::khoabi::testing::Problems;
 
-struct Base {
-  std::string name;
-  HandoffModel model;
-};
-
-const std::vector<Base>& Bases() {
-  static const auto* const kBases = [] {
-    auto* out = new std::vector<Base>();
-    for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
-      for (KhoVersion kho : {KhoVersion::kV1, KhoVersion::kV2}) {
-        Scenario s;
-        s.abi = abi;
-        s.kho = kho;
-        s.intel_units = 2;
-        s.legacy_intel_units = 1;
-        s.smmu_units = abi == IommuAbi::kB ? 1 : 0;
-        s.domains_per_unit = 2;
-        s.devices = 80;  // more than one device page in both ABIs
-        s.max_pasid = 1u << 16;
-        s.opaque_flbs = 1;
-        s.unpreserve = 2;
-        absl::StatusOr<HandoffModel> m = BuildScenario(s);
-        if (!m.ok()) {
-          ADD_FAILURE() << m.status();
-          continue;
-        }
-        out->push_back({absl::StrCat(abi == IommuAbi::kA ? "A" : "B", "_",
-                                     kho == KhoVersion::kV1 ? "kho_v1" : "kho_v2"),
-                        *std::move(m)});
-      }
-    }
-    return out;
-  }();
-  return *kBases;
-}
+using ::khoabi::testing::CorruptionBase;
+using ::khoabi::testing::CorruptionBases;
 
 Options OptionsFor(const CorruptionClass& c) {
   Options o;
@@ -69,8 +36,8 @@ const DecodeResult& DecodeFile(const std::string& file, Decoder& decoder, Diagno
 }
 
 TEST(CorruptionTest, BasesAreValid) {
-  ASSERT_EQ(Bases().size(), 4u);
-  for (const Base& b : Bases()) {
+  ASSERT_EQ(CorruptionBases().size(), 4u);
+  for (const CorruptionBase& b : CorruptionBases()) {
     absl::StatusOr<Image> image = EncodeHandoff(b.model);
     ASSERT_TRUE(image.ok()) << image.status();
     for (PasidPolicy p : {PasidPolicy::kAbiDefault, PasidPolicy::kNoPasidOnly}) {
@@ -89,7 +56,7 @@ TEST_P(CorruptionClassTest, ReportsItsReasonAtItsPath) {
   const CorruptionClass& c = GetParam();
   const ReasonInfo& info = GetReasonInfo(c.expected);
   int applied = 0;
-  for (const Base& b : Bases()) {
+  for (const CorruptionBase& b : CorruptionBases()) {
     SCOPED_TRACE(b.name);
     absl::StatusOr<std::string> file = ApplyCorruption(c, b.model);
     if (absl::IsFailedPrecondition(file.status())) continue;  // not applicable here

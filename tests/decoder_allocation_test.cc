@@ -28,8 +28,8 @@
 #include "lib/corrupt.h"
 #include "lib/decoder.h"
 #include "lib/elf_image.h"
-#include "lib/scenario.h"
 #include "tests/alloc_hook.h"
+#include "tests/corruption_bases.h"
 #include "tests/test_util.h"
 
 namespace khoabi {
@@ -39,42 +39,8 @@ using ::khoabi::testing::HeapCounter;
 using ::khoabi::testing::HeapStats;
 using ::khoabi::testing::Problems;
 
-struct Base {
-  std::string name;
-  HandoffModel model;
-};
-
-// The shapes of corruption_test: every class applies to at least one.
-const std::vector<Base>& Bases() {
-  static const auto* const kBases = [] {
-    auto* out = new std::vector<Base>();
-    for (IommuAbi abi : {IommuAbi::kA, IommuAbi::kB}) {
-      for (KhoVersion kho : {KhoVersion::kV1, KhoVersion::kV2}) {
-        Scenario s;
-        s.abi = abi;
-        s.kho = kho;
-        s.intel_units = 2;
-        s.legacy_intel_units = 1;
-        s.smmu_units = abi == IommuAbi::kB ? 1 : 0;
-        s.domains_per_unit = 2;
-        s.devices = 80;
-        s.max_pasid = 1u << 16;
-        s.opaque_flbs = 1;
-        s.unpreserve = 2;
-        absl::StatusOr<HandoffModel> m = BuildScenario(s);
-        if (!m.ok()) {
-          ADD_FAILURE() << m.status();
-          continue;
-        }
-        out->push_back({absl::StrCat(abi == IommuAbi::kA ? "A" : "B", "_",
-                                     kho == KhoVersion::kV1 ? "kho_v1" : "kho_v2"),
-                        *std::move(m)});
-      }
-    }
-    return out;
-  }();
-  return *kBases;
-}
+using ::khoabi::testing::CorruptionBase;
+using ::khoabi::testing::CorruptionBases;
 
 // The allocations of a Decode of `view` by a Decoder warmed up on it.
 HeapStats CountDecode(Decoder& decoder, const ImageView& view, const DecodeResult** result) {
@@ -95,7 +61,7 @@ TEST(DecoderAllocationTest, TheHookCountsAllocations) {
 }
 
 TEST(DecoderAllocationTest, ColdDecodeAllocatesWarmDoesNot) {
-  for (const Base& b : Bases()) {
+  for (const CorruptionBase& b : CorruptionBases()) {
     SCOPED_TRACE(b.name);
     absl::StatusOr<Image> image = EncodeHandoff(b.model);
     ASSERT_TRUE(image.ok()) << image.status();
@@ -127,7 +93,7 @@ TEST(DecoderAllocationTest, LimitsHitWarmDoNotAllocate) {
       {"max_chain_pages", [](Options& o) { o.max_chain_pages = 1; }, Reason::kLimitChainLength},
       {"max_pasid_tables", [](Options& o) { o.max_pasid_tables = 1; }, Reason::kLimitPasidTables},
   };
-  for (const Base& b : Bases()) {
+  for (const CorruptionBase& b : CorruptionBases()) {
     absl::StatusOr<Image> image = EncodeHandoff(b.model);
     ASSERT_TRUE(image.ok()) << image.status();
     const ImageView view = image->View();
@@ -170,7 +136,7 @@ std::vector<ClassAndMode> ClassesAndModes() {
 TEST_P(RejectionAllocationTest, WarmDecoderDoesNotAllocate) {
   const CorruptionClass& c = GetParam().c;
   int applied = 0, elf_rejected = 0;
-  for (const Base& b : Bases()) {
+  for (const CorruptionBase& b : CorruptionBases()) {
     SCOPED_TRACE(b.name);
     absl::StatusOr<std::string> file = ApplyCorruption(c, b.model);
     if (absl::IsFailedPrecondition(file.status())) continue;  // not applicable here
