@@ -1,26 +1,5 @@
 // The main target: a whole handoff image as an ELF core file, read and
-// decoded from the KHO root as a restoring kernel would. Glue only; the logic
-// is in lib/fuzz_support.h and lib/structure_mutator.h.
-#include <cstddef>
-#include <cstdint>
+// decoded from the KHO root as a restoring kernel would. Glue only (glue.h).
+#include "fuzz/glue.h"
 
-#include "lib/fuzz_support.h"
-#include "lib/structure_mutator.h"
-
-using khoabi::fuzz::Target;
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return khoabi::fuzz::RunInput(Target::kHandoff, data, size);
-}
-
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
-                                          unsigned int seed) {
-  return khoabi::fuzz::CustomMutate(Target::kHandoff, data, size, max_size, seed);
-}
-
-extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
-                                            const uint8_t* data2, size_t size2, uint8_t* out,
-                                            size_t max_out_size, unsigned int seed) {
-  return khoabi::fuzz::CustomCrossOver(Target::kHandoff, data1, size1, data2, size2, out,
-                                       max_out_size, seed);
-}
+KHOABI_STRUCTURED_FUZZ_TARGET(kHandoff)
