@@ -30,16 +30,7 @@ absl::StatusOr<IommuModel*> Corrupter::iommu() {
 absl::StatusOr<uint64_t> Corrupter::AddFolio(unsigned order, bool in_image) {
   if (!allocator_ready_) {
     // Above everything the handoff uses, with a gap so new pages sit alone.
-    uint64_t top = 0;
-    auto bump = [&top](uint64_t pa, uint64_t bytes) { top = std::max(top, pa + bytes); };
-    for (const Folio& f : model_.kho.tracker.folios) {
-      if (f.order <= 30) bump(f.pa, FolioBytes(f.order));
-    }
-    for (const RadixPage& p : model_.kho.tracker.radix_pages) bump(p.pa, kPageSize);
-    for (const TrackerChunk& c : model_.kho.tracker.chunks) {
-      bump(c.pa, kPageSize);
-      for (const TrackerChunk::Entry& e : c.entries) bump(e.bitmap_pa, kPageSize);
-    }
+    const uint64_t top = model_.kho.tracker.top_of_memory();
     PageAllocator::Config config;
     config.base = ((top + (1ull << 21)) >> 21) << 21;
     allocator_ = PageAllocator(config);
@@ -688,13 +679,7 @@ std::vector<CorruptionClass> MakeClasses() {
   add("tracker_page_preserved", "tracker", "a tracker page's own bit set: it is preserved too",
       Reason::kTrackerPagePreserved, "kho.tracker", [](Corrupter& c) {
         const TrackerModel& t = c.model().kho.tracker;
-        std::vector<uint64_t> pages;
-        for (const RadixPage& p : t.radix_pages) pages.push_back(p.pa);
-        for (const TrackerChunk& ch : t.chunks) {
-          pages.push_back(ch.pa);
-          for (const auto& e : ch.entries) pages.push_back(e.bitmap_pa);
-        }
-        for (uint64_t page : pages) {
+        for (uint64_t page : t.page_pas()) {
           if (t.format == KhoVersion::kV2) {
             const uint64_t key = kho_radix_key(page, 0);
             for (const RadixPage& leaf : t.radix_pages) {

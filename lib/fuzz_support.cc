@@ -135,21 +135,6 @@ std::vector<BaseShape> BaseShapes() {
 constexpr int kPreservedSpares = 4;
 constexpr int kUnpreservedSpares = 2;
 
-// Highest byte the model's memory uses, plus one.
-uint64_t TopOfMemory(const HandoffModel& m) {
-  uint64_t top = 0;
-  auto bump = [&top](uint64_t pa, uint64_t bytes) { top = std::max(top, pa + bytes); };
-  for (const Folio& f : m.kho.tracker.folios) {
-    if (f.order <= 30) bump(f.pa, FolioBytes(f.order));
-  }
-  for (const RadixPage& p : m.kho.tracker.radix_pages) bump(p.pa, kPageSize);
-  for (const TrackerChunk& c : m.kho.tracker.chunks) {
-    bump(c.pa, kPageSize);
-    for (const TrackerChunk::Entry& e : c.entries) bump(e.bitmap_pa, kPageSize);
-  }
-  return top;
-}
-
 void AddPages(uint64_t pa, uint32_t order, std::vector<uint64_t>* pages) {
   for (uint64_t i = 0; i < (uint64_t{1} << order); ++i) pages->push_back(pa + i * kPageSize);
 }
@@ -165,7 +150,7 @@ LayerBase MakeBase(const BaseShape& shape) {
   // Spares above everything, with a gap: preserved ones join the tracker
   // (which is planned again, after them), unpreserved ones come last.
   PageAllocator::Config config;
-  config.base = ((TopOfMemory(b.model) >> 21) + 2) << 21;
+  config.base = ((b.model.kho.tracker.top_of_memory() >> 21) + 2) << 21;
   PageAllocator allocator(config);
   std::vector<Folio> folios = b.model.kho.tracker.folios;
   for (int i = 0; i < kPreservedSpares; ++i) {
@@ -191,12 +176,7 @@ LayerBase MakeBase(const BaseShape& shape) {
 
   // Layer pages, in the order the decoder walks them.
   const HandoffModel& m = b.model;
-  auto& tracker_pages = b.pages[static_cast<size_t>(Layer::kTracker)];
-  for (const RadixPage& p : m.kho.tracker.radix_pages) tracker_pages.push_back(p.pa);
-  for (const TrackerChunk& c : m.kho.tracker.chunks) {
-    tracker_pages.push_back(c.pa);
-    for (const TrackerChunk::Entry& e : c.entries) tracker_pages.push_back(e.bitmap_pa);
-  }
+  b.pages[static_cast<size_t>(Layer::kTracker)] = m.kho.tracker.page_pas();
   b.pages[static_cast<size_t>(Layer::kFdt)] = {m.kho.root_fdt_pa, m.luo.fdt_pa,
                                                m.luo.flb_header_pa};
   const IommuModel& io = *m.iommu;

@@ -425,6 +425,26 @@ uint64_t TrackerModel::page_count() const {
   return n;
 }
 
+std::vector<uint64_t> TrackerModel::page_pas() const {
+  std::vector<uint64_t> out;
+  out.reserve(page_count());
+  for (const RadixPage& p : radix_pages) out.push_back(p.pa);
+  for (const TrackerChunk& c : chunks) {
+    out.push_back(c.pa);
+    for (const TrackerChunk::Entry& e : c.entries) out.push_back(e.bitmap_pa);
+  }
+  return out;
+}
+
+uint64_t TrackerModel::top_of_memory() const {
+  uint64_t top = 0;
+  for (const Folio& f : folios) {
+    if (f.order <= 30) top = std::max(top, f.pa + FolioBytes(f.order));
+  }
+  for (uint64_t pa : page_pas()) top = std::max(top, pa + kPageSize);
+  return top;
+}
+
 absl::StatusOr<TrackerModel> PlanTracker(KhoVersion format, std::vector<Folio> folios,
                                          PageAllocator& allocator) {
   TrackerModel m;

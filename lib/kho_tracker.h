@@ -64,6 +64,13 @@ struct TrackerModel {
   // (0 for an empty kho-v1 list).
   uint64_t root_pa() const;
   uint64_t page_count() const;
+  // The PA of every tracker page, in walk order: radix pages, or each chunk
+  // followed by its bitmaps.
+  std::vector<uint64_t> page_pas() const;
+  // One past the highest byte the tracker describes or occupies: its pages
+  // and its preserved folios up to order 30 (a larger folio is address space,
+  // not memory an encoder places pages above).
+  uint64_t top_of_memory() const;
 
   friend bool operator==(const TrackerModel& a, const TrackerModel& b) {
     return a.format == b.format && a.folios == b.folios && a.radix_pages == b.radix_pages &&

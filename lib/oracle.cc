@@ -413,12 +413,7 @@ absl::Status CheckAcceptedInvariants(const ImageView& image, const HandoffModel&
   }
   // Tracker pages: in the image, each its own page, none inside a preserved
   // folio (metadata is no restorable memory).
-  std::vector<uint64_t> tracker_pages;
-  for (const RadixPage& p : m.kho.tracker.radix_pages) tracker_pages.push_back(p.pa);
-  for (const TrackerChunk& c : m.kho.tracker.chunks) {
-    tracker_pages.push_back(c.pa);
-    for (const TrackerChunk::Entry& e : c.entries) tracker_pages.push_back(e.bitmap_pa);
-  }
+  std::vector<uint64_t> tracker_pages = m.kho.tracker.page_pas();
   std::sort(tracker_pages.begin(), tracker_pages.end());
   for (size_t i = 0; i < tracker_pages.size(); ++i) {
     const uint64_t pa = tracker_pages[i];
@@ -579,11 +574,7 @@ absl::Status CheckReencode(const ImageView& image, const HandoffModel& m) {
   // decoded folios must be the tracker that was read, or a folio was lost or
   // made up on the way.
   std::vector<Folio> pages = FoliosInUse(m);
-  for (const RadixPage& p : m.kho.tracker.radix_pages) pages.push_back({p.pa, 0});
-  for (const TrackerChunk& c : m.kho.tracker.chunks) {
-    pages.push_back({c.pa, 0});
-    for (const TrackerChunk::Entry& e : c.entries) pages.push_back({e.bitmap_pa, 0});
-  }
+  for (uint64_t pa : m.kho.tracker.page_pas()) pages.push_back({pa, 0});
   for (const Folio& f : pages) {
     if (f.order > 30) return Broken("a folio in use is larger than any record", f.pa);
     const uint64_t bytes = FolioBytes(f.order);
